@@ -1,0 +1,177 @@
+"""Who may see and do what. Every read and write of people data asks here first.
+
+The rules are pure functions of an `Actor` and a `Relation` (what the actor is to the subject), so they
+can be tested as a matrix; the two async loaders at the bottom are the only parts that touch the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import Forbidden, NotFound
+from storage.models import AuditEntry, Person, RoleGrant
+
+
+class Role(StrEnum):
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    HR_ADMIN = "hr_admin"
+    TALENT_REVIEWER = "talent_reviewer"
+
+
+GRANTABLE_ROLES = frozenset({Role.HR_ADMIN, Role.TALENT_REVIEWER})
+WHOLE_ORGANIZATION = "*"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in person and what the organization lets them do."""
+
+    person_id: int
+    display_name: str
+    tenant_id: str | None
+    department: str | None
+    roles: frozenset[Role]
+    # Departments a talent reviewer covers; WHOLE_ORGANIZATION for all of them.
+    talent_scope: frozenset[str] = frozenset()
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What the actor is to the person a piece of data is about."""
+
+    is_self: bool
+    in_line: bool  # the actor is the subject's manager, directly or further up
+    subject_department: str | None
+
+    @classmethod
+    def to_self(cls, actor: Actor) -> Relation:
+        return cls(is_self=True, in_line=False, subject_department=actor.department)
+
+
+# --- rules -------------------------------------------------------------------------------------------
+
+
+def may_view_directory(actor: Actor, rel: Relation) -> bool:
+    """Name, title, department and manager are visible to everyone in the organization."""
+    return True
+
+
+def may_view_performance(actor: Actor, rel: Relation) -> bool:
+    """Goals, check-ins, received feedback, released reviews: the person, their line, and HR."""
+    return rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+def may_manage(actor: Actor, rel: Relation) -> bool:
+    """Write reviews, check-in replies and development plans about someone: their line and HR."""
+    return not rel.is_self and (rel.in_line or actor.has(Role.HR_ADMIN))
+
+
+def may_view_talent(actor: Actor, rel: Relation, *, opened_to_line: bool = False) -> bool:
+    """Potential, 9-box, succession, flight risk: never the person themselves, whatever else they are."""
+    if rel.is_self:
+        return False
+    if actor.has(Role.HR_ADMIN):
+        return True
+    if actor.has(Role.TALENT_REVIEWER) and _in_scope(actor, rel.subject_department):
+        return True
+    return rel.in_line and opened_to_line
+
+
+def may_administer(actor: Actor) -> bool:
+    """Org-wide settings, imports, role grants, audit log."""
+    return actor.has(Role.HR_ADMIN)
+
+
+def require(allowed: bool, what: str) -> None:
+    """Raise Forbidden with a sentence the person can read."""
+    if not allowed:
+        raise Forbidden(f"You don't have access to {what}.")
+
+
+def _in_scope(actor: Actor, department: str | None) -> bool:
+    return WHOLE_ORGANIZATION in actor.talent_scope or (
+        department is not None and department in actor.talent_scope
+    )
+
+
+# --- loaders -----------------------------------------------------------------------------------------
+
+
+async def load_actor(session: AsyncSession, person_id: int) -> Actor:
+    """The Actor for an active person: granted roles plus MANAGER when anyone reports to them."""
+    person = await session.get(Person, person_id)
+    if person is None or not person.active:
+        raise NotFound("That person is not in the directory.")
+    grants = (
+        (await session.execute(select(RoleGrant).where(RoleGrant.person_id == person_id))).scalars().all()
+    )
+    roles = {Role.EMPLOYEE, *(Role(g.role) for g in grants)}
+    has_reports = await session.scalar(
+        select(literal(True)).where(Person.manager_id == person_id, Person.active.is_(True)).limit(1)
+    )
+    if has_reports:
+        roles.add(Role.MANAGER)
+    scope = frozenset(
+        g.scope_department or WHOLE_ORGANIZATION for g in grants if g.role == Role.TALENT_REVIEWER
+    )
+    return Actor(
+        person_id=person.id,
+        display_name=person.display_name,
+        tenant_id=person.tenant_id,
+        department=person.department,
+        roles=frozenset(roles),
+        talent_scope=scope,
+    )
+
+
+async def relation_to(session: AsyncSession, actor: Actor, subject_id: int) -> Relation:
+    """How the actor relates to a subject, walking the subject's chain of managers upward."""
+    if subject_id == actor.person_id:
+        return Relation.to_self(actor)
+    subject = await session.get(Person, subject_id)
+    if subject is None:
+        raise NotFound("That person is not in the directory.")
+    chain = await manager_chain(session, subject_id)
+    return Relation(is_self=False, in_line=actor.person_id in chain, subject_department=subject.department)
+
+
+async def manager_chain(session: AsyncSession, person_id: int) -> list[int]:
+    """The ids of a person's managers, nearest first (cycle-safe: the org import refuses cycles)."""
+    up = (
+        select(Person.manager_id.label("id"), literal(1).label("depth"))
+        .where(Person.id == person_id)
+        .cte("chain", recursive=True)
+    )
+    step = select(Person.manager_id, up.c.depth + 1).join(up, Person.id == up.c.id).where(up.c.depth < 64)
+    chain = up.union_all(step)
+    rows = await session.execute(select(chain.c.id).where(chain.c.id.is_not(None)).order_by(chain.c.depth))
+    return [row[0] for row in rows]
+
+
+async def audit(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: int | None,
+    **detail: object,
+) -> None:
+    """Record an access to confidential data (in the caller's transaction)."""
+    session.add(
+        AuditEntry(
+            actor_id=actor.person_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail or None,
+        )
+    )

@@ -1,0 +1,104 @@
+"""People and reporting lines, as the transports see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Actor, Role, may_view_directory, relation_to, require
+from domain.errors import NotFound
+from storage.models import Person
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What anyone in the organization may know about a colleague."""
+
+    id: int
+    display_name: str
+    job_title: str | None
+    department: str | None
+    email: str
+    time_zone: str
+
+    @classmethod
+    def of(cls, person: Person) -> PersonView:
+        return cls(
+            id=person.id,
+            display_name=person.display_name,
+            job_title=person.job_title,
+            department=person.department,
+            email=person.email,
+            time_zone=person.time_zone,
+        )
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """Something the person should do, with where to do it."""
+
+    title: str
+    due: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """The Home tab: who am I, my manager, my reports, what is due."""
+
+    me: PersonView
+    roles: tuple[str, ...]
+    manager: PersonView | None
+    reports: tuple[PersonView, ...]
+    due: tuple[DueItem, ...]
+
+
+async def person_for_teams_user(
+    session: AsyncSession, *, tenant_id: str | None, aad_object_id: str
+) -> int | None:
+    """The active person with this Entra object id in this tenant (a person imported without a tenant
+    matches any: single-tenant deployments often import before they know their tenant id)."""
+    tenant_match = (
+        Person.tenant_id.is_(None)
+        if tenant_id is None
+        else or_(Person.tenant_id == tenant_id, Person.tenant_id.is_(None))
+    )
+    return await session.scalar(
+        select(Person.id).where(
+            Person.aad_object_id == aad_object_id.lower(), Person.active.is_(True), tenant_match
+        )
+    )
+
+
+async def get_person(session: AsyncSession, *, actor: Actor, person_id: int) -> PersonView:
+    """A colleague's directory entry."""
+    rel = await relation_to(session, actor, person_id)
+    require(may_view_directory(actor, rel), "this person")
+    person = await session.get(Person, person_id)
+    if person is None or not person.active:
+        raise NotFound("That person is not in the directory.")
+    return PersonView.of(person)
+
+
+async def home(session: AsyncSession, *, actor: Actor) -> HomeView:
+    """The signed-in person's own overview."""
+    me = await session.get(Person, actor.person_id)
+    if me is None:
+        raise NotFound("You are not in the directory.")
+    manager = await session.get(Person, me.manager_id) if me.manager_id else None
+    reports = (
+        await session.scalars(
+            select(Person)
+            .where(Person.manager_id == me.id, Person.active.is_(True))
+            .order_by(Person.display_name)
+        )
+    ).all()
+    return HomeView(
+        me=PersonView.of(me),
+        roles=tuple(sorted(r.value for r in actor.roles if r != Role.EMPLOYEE)),
+        manager=PersonView.of(manager) if manager else None,
+        reports=tuple(PersonView.of(p) for p in reports),
+        due=(),
+    )

@@ -1,0 +1,168 @@
+"""The tables. Typed SQLAlchemy 2 models; the domain turns rows into view objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+# Named constraints keep alembic autogenerate stable and make migrations portable between SQLite and
+# PostgreSQL (SQLite batch mode needs names to drop or alter a constraint).
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Person(TimestampMixin, Base):
+    """Someone in the organization, keyed by Entra tenant + object id (never by email)."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "aad_object_id", name="uq_people_tenant_aad"),
+        UniqueConstraint("email", name="uq_people_email"),
+        CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    aad_object_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200), index=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    hire_date: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+
+    manager: Mapped[Person | None] = relationship(remote_side=[id], back_populates="reports")
+    reports: Mapped[list[Person]] = relationship(back_populates="manager")
+    roles: Mapped[list[RoleGrant]] = relationship(back_populates="person", cascade="all, delete-orphan")
+
+
+class RoleGrant(Base):
+    """An organization-wide role beyond what reporting lines give (HR admin, talent reviewer)."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("person_id", "role", name="uq_role_grants_person_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    # Talent reviewers see a scope: a department, or the whole organization when empty.
+    scope_department: Mapped[str | None] = mapped_column(String(200))
+
+    person: Mapped[Person] = relationship(back_populates="roles")
+
+
+class Position(TimestampMixin, Base):
+    """A seat in the organization; succession plans belong to it, not to its incumbent."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200), index=True)
+    incumbent_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    incumbent: Mapped[Person | None] = relationship()
+
+
+class ConversationRef(TimestampMixin, Base):
+    """Where to reach a person proactively: their 1:1 chat with the bot."""
+
+    __tablename__ = "conversation_refs"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(512))
+    service_url: Mapped[str] = mapped_column(String(512))
+    channel_id: Mapped[str] = mapped_column(String(32), default="msteams")
+    bot_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(512))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # Set when Teams answers 403 (the person blocked or removed the app): stop sending, never retry.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    welcomed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessedActivity(Base):
+    """Teams retries an activity it timed out on; its id makes handling idempotent."""
+
+    __tablename__ = "processed_activities"
+
+    activity_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """A message to send after the transaction that produced it commits."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        Index("ix_outbox_ready", "status", "available_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Same key → same message: a retried transaction or a second nudge run cannot enqueue it twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who read or changed confidential data, and when (HR access to talent data, private notes)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

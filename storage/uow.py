@@ -1,0 +1,33 @@
+"""The unit of work: one transaction per change of state. Services never commit; this does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.engine import READ_ONLY
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """Commit what the block did, or roll all of it back if it raised."""
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+@asynccontextmanager
+async def read_only(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads; anything written by mistake is rolled back."""
+    async with sessions() as session:
+        await session.connection(execution_options=READ_ONLY)
+        try:
+            yield session
+        finally:
+            await session.rollback()
