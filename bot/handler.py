@@ -1,0 +1,225 @@
+"""The Teams activity handler: every turn resolves the person, keeps their conversation, and answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.schema.teams import TeamInfo
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import adaptive_cards as cards
+from adaptive_cards.payloads import PayloadError, action_verb_and_data, submit_data
+from bot.actions import ActionContext, ActionRouter
+from bot.cards import card_activity, card_invoke_response
+from bot.commands import Command, bot_text, parse
+from bot.conversations import first_time, forget_install, is_personal, remember
+from bot.identity import resolve_person
+from domain.access import Actor, load_actor
+from domain.clock import Clock
+from domain.errors import DomainError
+from storage.models import ConversationRef
+from storage.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Trellis"
+
+
+class _Refused(Exception):
+    """Carries a message for the person out of a unit of work, so the work is rolled back."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TrellisBot(TeamsActivityHandler):
+    """Trellis in Teams chat."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        router: ActionRouter,
+        home_url: str | None = None,
+        hr_contact: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._router = router
+        self._home_url = home_url
+        self._hr_contact = hr_contact
+
+    # --- messages --------------------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.value and not (activity.text or "").strip():
+            await self._on_submit(turn_context)
+            return
+        reply = await self._answer(turn_context)
+        if reply is not None:
+            await turn_context.send_activity(reply)
+
+    async def _answer(self, context: TurnContext) -> Activity | None:
+        async with unit_of_work(self._sessions) as session:
+            if not await first_time(session, activity_id=context.activity.id, now=self._clock()):
+                return None  # Teams re-sent an activity we already answered
+            actor = await self._actor(session, context)
+        if actor is None:
+            return self._not_in_directory(context)
+        return self._reply(parse(bot_text(context.activity)), actor)
+
+    def _reply(self, command: Command, actor: Actor) -> Activity:
+        roles = _role_names(actor)
+        if command.name == "thanks":
+            return Activity(type="message", text=cards.thanks_reply_text())
+        if command.name == "greeting":
+            return card_activity(cards.greeting_card(person_name=actor.display_name))
+        if command.name in ("help", "empty"):
+            return card_activity(cards.help_card(roles=roles, home_url=self._home_url))
+        return card_activity(cards.help_card(roles=roles, unknown_text=command.text, home_url=self._home_url))
+
+    # --- installation ----------------------------------------------------------------------------------
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        if is_personal(turn_context.activity):
+            await self._welcome_once(turn_context)
+        else:
+            await self._welcome_team(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        if not is_personal(turn_context.activity):
+            return
+        async with unit_of_work(self._sessions) as session:
+            person_id = await resolve_person(session, turn_context)
+            if person_id is not None:
+                await forget_install(session, person_id=person_id)
+
+    async def on_teams_members_added(
+        self, teams_members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        # Personal installs also arrive as "the bot was added"; the welcome is guarded to happen once.
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if is_personal(turn_context.activity) and any(m.id == bot_id for m in teams_members_added):
+            await self._welcome_once(turn_context)
+
+    async def _welcome_once(self, context: TurnContext) -> None:
+        try:
+            async with unit_of_work(self._sessions) as session:
+                actor = await self._actor(session, context)
+                if actor is not None and not await _claim_welcome(session, actor.person_id, self._clock()):
+                    return
+        except IntegrityError:
+            return  # the installation and members-added events raced; the other one welcomes
+        if actor is None:
+            await context.send_activity(self._not_in_directory(context))
+            return
+        card = cards.welcome_card(
+            app_name=APP_NAME,
+            person_name=actor.display_name,
+            roles=_role_names(actor),
+            home_url=self._home_url,
+        )
+        await context.send_activity(card_activity(card))
+
+    async def _welcome_team(self, context: TurnContext) -> None:
+        # One post in the channel, never a 1:1 fan-out to the team's members (Store rule).
+        async with unit_of_work(self._sessions) as session:
+            if not await first_time(session, activity_id=context.activity.id, now=self._clock()):
+                return
+        card = cards.welcome_card(
+            app_name=APP_NAME, person_name=None, roles=frozenset(), home_url=self._home_url
+        )
+        await context.send_activity(card_activity(card))
+
+    # --- card actions ----------------------------------------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        try:
+            verb, data = action_verb_and_data(turn_context.activity.value)
+        except PayloadError as error:
+            return card_invoke_response(cards.error_card(message=str(error)))
+        return card_invoke_response(await self._run_action(turn_context, verb, data))
+
+    async def _on_submit(self, context: TurnContext) -> None:
+        try:
+            data = submit_data(context.activity.value)
+            verb = str(data.get("verb") or "")
+            if not verb:
+                raise PayloadError("This button didn't say what to do. Please type help.")
+        except PayloadError as error:
+            await context.send_activity(card_activity(cards.error_card(message=str(error))))
+            return
+        card = await self._run_action(context, verb, data)
+        if context.activity.reply_to_id:
+            replacement = card_activity(card)
+            replacement.id = context.activity.reply_to_id
+            replacement.conversation = context.activity.conversation
+            await context.update_activity(replacement)
+        else:
+            await context.send_activity(card_activity(card))
+
+    async def _run_action(self, context: TurnContext, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        handler = self._router.handler_for(verb)
+        if handler is None:
+            return cards.error_card(
+                message="This button no longer does anything. Type help to see what I can do."
+            )
+        try:
+            async with unit_of_work(self._sessions) as session:
+                actor = await self._actor(session, context)
+                if actor is None:
+                    return cards.not_in_directory_card(
+                        display_name=_sender_name(context), hr_contact=self._hr_contact
+                    )
+                try:
+                    return await handler(ActionContext(session, actor, data, self._home_url))
+                except (DomainError, PayloadError) as error:
+                    raise _Refused(getattr(error, "message", str(error))) from error
+        except _Refused as refused:
+            return cards.error_card(message=refused.message)
+
+    # --- shared ----------------------------------------------------------------------------------------
+
+    async def _actor(self, session: AsyncSession, context: TurnContext) -> Actor | None:
+        person_id = await resolve_person(session, context)
+        if person_id is None:
+            return None
+        await remember(session, person_id=person_id, activity=context.activity)
+        return await load_actor(session, person_id)
+
+    def _not_in_directory(self, context: TurnContext) -> Activity:
+        return card_activity(
+            cards.not_in_directory_card(display_name=_sender_name(context), hr_contact=self._hr_contact)
+        )
+
+
+async def _claim_welcome(session: AsyncSession, person_id: int, now: Any) -> bool:
+    """Atomically mark the welcome as sent; False if it already was."""
+    await session.flush()
+    result = await session.execute(
+        update(ConversationRef)
+        .where(ConversationRef.person_id == person_id, ConversationRef.welcomed_at.is_(None))
+        .values(welcomed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _role_names(actor: Actor) -> frozenset[str]:
+    return frozenset(role.value for role in actor.roles)
+
+
+def _sender_name(context: TurnContext) -> str | None:
+    sender = context.activity.from_property
+    return sender.name if sender is not None else None

@@ -1,0 +1,57 @@
+"""Teams' send limits, kept on our side so we are not the ones who hit 429s.
+
+Per bot per conversation: 7 per second and 60 per 30 s (the documented 8 per 2 s and 1,800 per hour
+follow from these in practice); per app per tenant: 50 per second. Each limit is a sliding window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+
+class SlidingWindow:
+    """At most `limit` events in any `seconds`-long window."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._events: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        while self._events and now - self._events[0] >= self.seconds:
+            self._events.popleft()
+        if len(self._events) < self.limit:
+            return 0.0
+        return self.seconds - (now - self._events[0])
+
+    def record(self, now: float) -> None:
+        self._events.append(now)
+
+
+class SendLimiter:
+    """Waits until a message to a conversation fits every window, then records it."""
+
+    def __init__(
+        self, *, per_tenant_per_second: int = 50, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._now = monotonic
+        self._tenant: dict[str, SlidingWindow] = defaultdict(
+            lambda: SlidingWindow(per_tenant_per_second, 1.0)
+        )
+        self._conversation: dict[str, tuple[SlidingWindow, SlidingWindow]] = defaultdict(
+            lambda: (SlidingWindow(7, 1.0), SlidingWindow(60, 30.0))
+        )
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, *, tenant_id: str | None, conversation_id: str) -> None:
+        async with self._lock:
+            windows = (self._tenant[tenant_id or ""], *self._conversation[conversation_id])
+            # Time, not an event, frees a slot: sleeping until the oldest send leaves the window is exact.
+            while (delay := max(w.wait_time(self._now()) for w in windows)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            now = self._now()
+            for window in windows:
+                window.record(now)

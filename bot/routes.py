@@ -1,0 +1,95 @@
+"""Mounting the bot on the aiohttp app: POST /api/messages and the outbox sender."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import adaptive_cards as cards
+from bot.actions import ActionContext, ActionRouter
+from bot.adapter import TrellisAdapter
+from bot.auth import BotCredentials, TrellisAuthentication
+from bot.handler import TrellisBot
+from bot.proactive import OutboxSender
+from domain.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """What the bot needs from configuration."""
+
+    app_id: str = ""
+    app_password: str = ""
+    app_type: str = "SingleTenant"
+    app_tenant_id: str = ""
+    home_url: str | None = None
+    hr_contact: str | None = None
+    openid_metadata_url: str | None = None
+    allowed_service_hosts: tuple[str, ...] = ()
+
+
+@dataclass
+class BotRuntime:
+    """The bot's long-lived parts, for the composition root and tests."""
+
+    adapter: TrellisAdapter
+    bot: TrellisBot
+    router: ActionRouter
+    sender: OutboxSender
+
+
+BOT = web.AppKey("trellis.bot", BotRuntime)
+
+
+def mount(
+    app: web.Application, *, sessions: async_sessionmaker[AsyncSession], settings: BotSettings, clock: Clock
+) -> BotRuntime:
+    """Add /api/messages to the app and return the runtime (its sender is not started here)."""
+    auth = TrellisAuthentication(
+        BotCredentials(
+            APP_ID=settings.app_id,
+            APP_PASSWORD=settings.app_password,
+            # Without an app id botbuilder runs anonymously only in its MultiTenant mode.
+            APP_TYPE=settings.app_type if settings.app_id else "MultiTenant",
+            APP_TENANTID=settings.app_tenant_id,
+            TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
+        ),
+        allowed_service_hosts=settings.allowed_service_hosts,
+    )
+    router = default_router()
+    bot = TrellisBot(
+        sessions=sessions,
+        clock=clock,
+        router=router,
+        home_url=settings.home_url,
+        hr_contact=settings.hr_contact,
+    )
+    adapter = TrellisAdapter(auth)
+    runtime = BotRuntime(adapter, bot, router, OutboxSender(sessions=sessions, pool=auth.pool, clock=clock))
+    app[BOT] = runtime
+
+    async def messages(request: web.Request) -> web.Response:
+        return await adapter.process(request, bot)
+
+    async def close_pool(_app: web.Application) -> None:
+        await auth.pool.close()
+
+    app.router.add_post("/api/messages", messages)
+    app.on_cleanup.append(close_pool)
+    return runtime
+
+
+def default_router() -> ActionRouter:
+    """The verbs every Trellis card may use; feature packages register theirs beside these."""
+    router = ActionRouter()
+    router.register("help", _help)
+    return router
+
+
+async def _help(ctx: ActionContext) -> dict:
+    return cards.help_card(roles=frozenset(r.value for r in ctx.actor.roles), home_url=ctx.home_url)
