@@ -1,0 +1,371 @@
+"""Mounting the tab pages on the aiohttp app: sign-in (Teams SSO or dev personas), Home, legal pages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain import org
+from storage.uow import read_only
+from tabs import sessions as cookies
+from tabs.navigation import HOME, safe_next, signin_url
+from tabs.pages import Pages
+from tabs.sessions import SessionSigner, check_csrf
+from tabs.settings import TabSettings
+from tabs.sso import KeysUnavailable, SigningKeys, TokenRejected, TokenValidator
+from tabs.visitors import (
+    NOT_IN_DIRECTORY,
+    NotInDirectory,
+    Visitor,
+    actor_for,
+    bearer_token,
+    from_session,
+    person_for_identity,
+)
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+TEAMS_JS_URL = "/tabs/static/vendor/teams-js.min.js"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PERSONA_LABELS = {"employee": "Employee", "manager": "Manager", "hr": "HR"}
+
+
+@dataclass
+class TabsRuntime:
+    """The tabs' long-lived parts."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    settings: TabSettings
+    signer: SessionSigner
+    pages: Pages
+    validator: TokenValidator | None
+    personas: Mapping[str, tuple[str | None, str]] = field(default_factory=dict)
+
+
+TABS = web.AppKey("trellis.tabs", TabsRuntime)
+
+
+def mount(
+    app: web.Application,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: TabSettings,
+    personas: Mapping[str, tuple[str | None, str]] | None = None,
+) -> None:
+    """Add the /tabs/ pages, /privacy and /terms to the app (install tabs.security.security_headers too)."""
+    validator = _validator(settings)
+    app[TABS] = TabsRuntime(
+        sessions=sessions,
+        settings=settings,
+        signer=SessionSigner(settings.session_secret),
+        pages=Pages(teams_js=settings.teams_js_path is not None),
+        validator=validator,
+        personas=dict(personas or {}) if settings.dev_sign_in else {},
+    )
+    router = app.router
+    router.add_get("/tabs", _to_home)
+    router.add_get("/tabs/", _to_home)
+    router.add_get("/tabs/home", home_page)
+    router.add_get("/tabs/signin", signin_page)
+    router.add_post("/tabs/session", create_session)
+    router.add_post("/tabs/dev-signin", dev_signin)
+    router.add_post("/tabs/signout", signout)
+    for prefix in ("/tabs", ""):
+        router.add_get(f"{prefix}/privacy", privacy_page)
+        router.add_get(f"{prefix}/terms", terms_page)
+    if settings.teams_js_path is not None:
+        # Registered before the static prefix, which would otherwise claim the path.
+        router.add_get(TEAMS_JS_URL, _file(settings.teams_js_path))
+    router.add_static("/tabs/static/", STATIC)
+    if validator is not None:
+
+        async def close_validator(_app: web.Application) -> None:
+            await validator.close()
+
+        app.on_cleanup.append(close_validator)
+
+
+def _file(path: Path) -> Handler:
+    async def serve(_request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path)
+
+    return serve
+
+
+def _validator(settings: TabSettings) -> TokenValidator | None:
+    if settings.sso_client_id is None:
+        return None
+    return TokenValidator(
+        client_id=settings.sso_client_id,
+        app_id_uri=settings.sso_app_id_uri,
+        allowed_tenants=settings.sso_allowed_tenants,
+        keys=SigningKeys(settings.sso_openid_metadata_url),
+    )
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+
+async def home_page(request: web.Request) -> web.StreamResponse:
+    """The Home tab: who I am, my manager and reports, what is due, my roles."""
+    rt = request.app[TABS]
+    async with read_only(rt.sessions) as db:
+        visitor = await _visitor(request, rt, db)
+        if visitor is None:
+            raise _signin_redirect(request)
+        view = await org.home(db, actor=visitor.actor)
+    return rt.pages.render(request, "home.html", title="Home", visitor=visitor, view=view)
+
+
+async def signin_page(request: web.Request) -> web.StreamResponse:
+    """Teams SSO (driven by signin.js) and, in development, a persona picker."""
+    rt = request.app[TABS]
+    next_path = safe_next(request.query.get("next"))
+    signed_out = request.query.get("signed_out") == "1"
+    async with read_only(rt.sessions) as db:
+        visitor = await from_session(db, rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE)))
+        if visitor is not None:
+            raise web.HTTPFound(next_path)
+        personas = await _persona_choices(db, rt.personas)
+    nonce = request.cookies.get(cookies.SIGNIN_COOKIE) or cookies.new_signin_nonce()
+    response = rt.pages.render(
+        request,
+        "signin.html",
+        title="Sign in",
+        next_path=next_path,
+        signed_out=signed_out,
+        sso_enabled=rt.settings.sso_enabled,
+        dev_sign_in=rt.settings.dev_sign_in,
+        personas=personas,
+        signin_token=rt.signer.signin_token(nonce),
+    )
+    cookies.set_signin_cookie(response, nonce)
+    return response
+
+
+async def privacy_page(request: web.Request) -> web.StreamResponse:
+    """What Trellis stores and who sees it."""
+    return await _public_page(request, "privacy.html", "Privacy")
+
+
+async def terms_page(request: web.Request) -> web.StreamResponse:
+    """Terms of use."""
+    return await _public_page(request, "terms.html", "Terms of use")
+
+
+async def _public_page(request: web.Request, template: str, title: str) -> web.StreamResponse:
+    rt = request.app[TABS]
+    # Public pages show the header's sign-out when a session exists, but never require one.
+    async with read_only(rt.sessions) as db:
+        visitor = await from_session(db, rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE)))
+    return rt.pages.render(request, template, title=title, visitor=visitor)
+
+
+async def _to_home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(HOME)
+
+
+# --- sign-in and sign-out ----------------------------------------------------------------------------
+
+
+async def create_session(request: web.Request) -> web.StreamResponse:
+    """Exchange a Teams SSO token (Authorization: Bearer) for the session cookie: 204."""
+    rt = request.app[TABS]
+    try:
+        token = bearer_token(request)
+    except TokenRejected as rejected:
+        raise _refuse(request, 401, rejected.reason) from None
+    if token is None:
+        raise _refuse(request, 401, "send the Teams sign-in token as 'Authorization: Bearer <token>'")
+    async with read_only(rt.sessions) as db:
+        visitor = await _bearer_visitor(request, rt, db, token)
+    _, value = rt.signer.issue(visitor.actor.person_id)
+    response = web.Response(status=204)
+    cookies.set_session_cookie(response, value)
+    cookies.clear_signin_cookie(response)
+    return response
+
+
+async def dev_signin(request: web.Request) -> web.StreamResponse:
+    """Sign in as a demo persona (development only; CSRF-protected)."""
+    rt = request.app[TABS]
+    if not rt.settings.dev_sign_in:
+        raise rt.pages.error(
+            request,
+            status=403,
+            title="Developer sign-in is off",
+            message="This server signs people in through Microsoft Teams only. Open Trellis in Teams.",
+        )
+    form = await request.post()
+    nonce = request.cookies.get(cookies.SIGNIN_COOKIE)
+    if not rt.signer.check_signin_token(nonce, _field(form, "csrf_token")):
+        raise _csrf_refusal(request, rt)
+    next_path = safe_next(_field(form, "next"))
+    persona = _field(form, "persona") or ""
+    if persona not in rt.personas:
+        raise rt.pages.error(
+            request,
+            status=400,
+            title="Unknown persona",
+            message="Choose one of the listed people.",
+            retry_url=signin_url(next_path),
+        )
+    tenant_id, object_id = rt.personas[persona]
+    async with read_only(rt.sessions) as db:
+        person_id = await org.person_for_teams_user(db, tenant_id=tenant_id, aad_object_id=object_id)
+        actor = await actor_for(db, person_id) if person_id is not None else None
+    if actor is None:
+        raise rt.pages.error(
+            request,
+            status=403,
+            title="Not in the directory",
+            message=f"The {persona} persona is not in Trellis's directory. Seed the demo organization first.",
+            retry_url=signin_url(next_path),
+        )
+    _, value = rt.signer.issue(actor.person_id)
+    response = web.HTTPSeeOther(next_path)
+    cookies.set_session_cookie(response, value)
+    cookies.clear_signin_cookie(response)
+    raise response
+
+
+async def signout(request: web.Request) -> web.StreamResponse:
+    """End the session (CSRF-protected) and show the sign-in page without signing in again."""
+    rt = request.app[TABS]
+    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
+    form = await request.post()
+    # Without a valid session there is nothing a forged request could end; just clear the cookie.
+    if session is not None and not check_csrf(session, _field(form, "csrf_token")):
+        raise _csrf_refusal(request, rt)
+    response = web.HTTPSeeOther(signin_url(HOME, signed_out="1"))
+    cookies.clear_session_cookie(response)
+    raise response
+
+
+# --- who is asking -----------------------------------------------------------------------------------
+
+
+async def _visitor(request: web.Request, rt: TabsRuntime, db: AsyncSession) -> Visitor | None:
+    """The signed-in visitor by bearer token or session cookie; raises 401/403 for a bad token."""
+    try:
+        token = bearer_token(request)
+    except TokenRejected as rejected:
+        raise _refuse(request, 401, rejected.reason) from None
+    if token is not None:
+        return await _bearer_visitor(request, rt, db, token)
+    return await from_session(db, rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE)))
+
+
+async def _bearer_visitor(request: web.Request, rt: TabsRuntime, db: AsyncSession, token: str) -> Visitor:
+    if rt.validator is None:
+        raise _refuse(request, 401, "single sign-on is not configured on this server")
+    try:
+        identity = await rt.validator.validate(token)
+        actor = await actor_for(db, await person_for_identity(db, identity))
+    except TokenRejected as rejected:
+        log.info("tab SSO token rejected: %s", rejected.reason)
+        raise _refuse(request, 401, rejected.reason) from None
+    except KeysUnavailable as error:
+        log.warning("tab SSO unavailable: %s", error)
+        raise _refuse(request, 503, "sign-in is unavailable right now; try again in a minute") from None
+    except NotInDirectory:
+        raise _refuse(request, 403, NOT_IN_DIRECTORY) from None
+    if actor is None:
+        raise _refuse(request, 403, NOT_IN_DIRECTORY)
+    return Visitor(actor, None)
+
+
+def _signin_redirect(request: web.Request) -> web.HTTPException:
+    """Send a visitor without a valid session to sign in (JSON callers get 401 instead)."""
+    if _wants_json(request):
+        return _refuse(request, 401, "not signed in")
+    response = web.HTTPFound(signin_url(request.rel_url.path_qs))
+    if cookies.SESSION_COOKIE in request.cookies:  # expired, forged, or the person left
+        cookies.clear_session_cookie(response)
+    return response
+
+
+_TITLES = {401: "Sign-in failed", 403: "No access", 503: "Sign-in unavailable"}
+
+
+def _refuse(request: web.Request, status: int, reason: str) -> web.HTTPException:
+    """A 401/403/503 as JSON {"error"} for scripts, or as a page with a way to try again."""
+    rt = request.app[TABS]
+    if _wants_json(request):
+        exc = web.HTTPException(text=json.dumps({"error": reason}), content_type="application/json")
+        exc.set_status(status)
+    else:
+        message = reason if status == 403 else f"Trellis could not sign you in: {reason}."
+        exc = rt.pages.error(
+            request,
+            status=status,
+            title=_TITLES.get(status, "Error"),
+            message=message,
+            retry_url=signin_url(request.rel_url.path_qs if request.method == "GET" else HOME),
+        )
+    if status == 401:
+        exc.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return exc
+
+
+def _csrf_refusal(request: web.Request, rt: TabsRuntime) -> web.HTTPException:
+    return rt.pages.error(
+        request,
+        status=403,
+        title="This form has expired",
+        message="The form was missing its security token or it no longer matches your session. "
+        "Go back, reload the page and try again.",
+        retry_url=signin_url(HOME),
+    )
+
+
+def _wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return (
+        request.path == "/tabs/session"
+        or "application/json" in accept
+        or request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
+    )
+
+
+def _field(form: Mapping[str, object], name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+# --- dev sign-in personas ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonaChoice:
+    """A persona on the picker, with the directory entry it signs in as (None when missing)."""
+
+    key: str
+    label: str
+    display_name: str | None
+    department: str | None
+
+
+async def _persona_choices(
+    db: AsyncSession, personas: Mapping[str, tuple[str | None, str]]
+) -> list[PersonaChoice]:
+    choices = []
+    for key, (tenant_id, object_id) in personas.items():
+        person_id = await org.person_for_teams_user(db, tenant_id=tenant_id, aad_object_id=object_id)
+        actor = await actor_for(db, person_id) if person_id is not None else None
+        choices.append(
+            PersonaChoice(
+                key=key,
+                label=PERSONA_LABELS.get(key, key.replace("_", " ").capitalize()),
+                display_name=actor.display_name if actor else None,
+                department=actor.department if actor else None,
+            )
+        )
+    return choices
