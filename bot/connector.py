@@ -25,6 +25,7 @@ from botbuilder.schema import (
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], Awaitable[str | None]]
+BLOCKED_CODES = ("ConversationBlockedByUser", "MessageWritesBlocked")
 
 
 class ConnectorError(Exception):
@@ -39,7 +40,11 @@ class ConnectorError(Exception):
     @property
     def blocked(self) -> bool:
         """Teams refuses writes because the person blocked or removed the app: never retry."""
-        return self.status == 403
+        # Current docs answer 403 ConversationBlockedByUser; older tenants put MessageWritesBlocked in the
+        # message. Other 403s (BotDisabledByAdmin, ...) are not the person's choice and don't mark them.
+        return self.status == 403 and (
+            self.code in BLOCKED_CODES or any(code in str(self) for code in BLOCKED_CODES)
+        )
 
     @property
     def retryable(self) -> bool:
@@ -155,8 +160,9 @@ async def _error(response: aiohttp.ClientResponse) -> ConnectorError:
     code, message = None, response.reason or ""
     try:
         body = await response.json(content_type=None)
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        code, message = error.get("code"), error.get("message", message)
+        # Two shapes are in use: {"error": {"code", "message"}} and, older, {"errorCode", "message"}.
+        error = body.get("error", body) if isinstance(body, dict) else {}
+        code, message = error.get("code"), str(error.get("message", message))
     except (ValueError, aiohttp.ContentTypeError):
         pass
     retry_after = response.headers.get("Retry-After")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -105,8 +106,16 @@ class OutboxSender:
         except UntrustedServiceUrl as error:
             await self._finish(outbox.give_up, message, error=str(error))
             return "dropped"
-        except (TimeoutError, OSError) as error:
+        except (TimeoutError, OSError, aiohttp.ClientError) as error:
+            # aiohttp.ClientError: a dropped connection (ServerDisconnectedError) is not an OSError, and
+            # escaping here would strand the rest of the batch until its lease runs out.
             await self._finish(outbox.retry_later, message, error=f"network: {error!r}", now=self._clock())
+            return "retried"
+        except Exception as error:
+            # A bug in building one message must not strand the batch; it backs off and dies after
+            # MAX_ATTEMPTS instead of blocking its lease window forever.
+            log.exception("sending outbox message %s failed", message.id)
+            await self._finish(outbox.retry_later, message, error=f"unexpected: {error!r}", now=self._clock())
             return "retried"
         await self._finish(outbox.ack, message, now=self._clock())
         return "sent"

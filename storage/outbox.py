@@ -130,8 +130,10 @@ async def retry_later(
     delay: timedelta | None = None,
 ) -> None:
     """Give the message back with a backoff (or the server's Retry-After); dead after MAX_ATTEMPTS."""
-    row = await session.get(OutboxMessage, message_id)
-    if row is None or row.claimed_by != worker:
+    # Lock the row: a read without it may see our expired lease while another worker is taking it over,
+    # and writing back would clear that worker's lease (its ack then fails, the message goes out twice).
+    row = await session.get(OutboxMessage, message_id, with_for_update=True, populate_existing=True)
+    if row is None or row.claimed_by != worker or row.status != PENDING:
         return
     row.attempts += 1
     row.last_error = error[:2000]

@@ -89,7 +89,9 @@ async def test_someone_not_in_the_directory_is_told_what_to_ask_hr(teams) -> Non
 async def test_sender_without_aad_object_id_is_found_through_the_member_lookup(teams, connector) -> None:
     # Some clients omit aadObjectId; the connector's member record carries it.
     nameless = teams.user(aad_object_id=None, name="Alex Wilber")
-    connector.add_member(nameless.user_id, "Alex Wilber", "00000000-0000-0000-0000-0000000000020", teams.tenant_id)
+    connector.add_member(
+        nameless.user_id, "Alex Wilber", "00000000-0000-0000-0000-0000000000020", teams.tenant_id
+    )
     replies = await nameless.say("help")
     assert "directory" not in replies[0].card.text().lower()
     assert any(r.method == "GET" and "/members/" in r.path for r in connector.requests)
@@ -114,7 +116,9 @@ async def test_every_turn_keeps_the_persons_conversation_reference(alex: TeamsUs
     assert ref.service_url == alex.client.connector.service_url
 
 
-async def test_team_install_posts_once_in_the_channel_and_messages_nobody_privately(alex: TeamsUser, connector) -> None:
+async def test_team_install_posts_once_in_the_channel_and_messages_nobody_privately(
+    alex: TeamsUser, connector
+) -> None:
     activity = alex.activity("installation_update_team")
     _, replies = await alex.send(activity)
     assert len(replies) == 1
@@ -136,7 +140,9 @@ async def test_invoke_over_http_answers_200_with_the_card(alex: TeamsUser, teams
     await teams.validate(body["value"])
 
 
-async def test_an_invoke_without_a_verb_gets_an_error_card_and_writes_nothing(alex: TeamsUser, teams, sessions) -> None:
+async def test_an_invoke_without_a_verb_gets_an_error_card_and_writes_nothing(
+    alex: TeamsUser, teams, sessions
+) -> None:
     async with sessions() as session:
         before = await session.scalar(select(func.count()).select_from(ConversationRef))
     invoke = alex.activity("invoke_adaptive_card_action")
@@ -169,7 +175,9 @@ async def test_action_submit_replaces_the_card_in_place(alex: TeamsUser, connect
     assert update.activity_id == card_id
 
 
-async def test_a_failing_turn_tells_the_person_without_internals(alex: TeamsUser, connector, monkeypatch) -> None:
+async def test_a_failing_turn_tells_the_person_without_internals(
+    alex: TeamsUser, connector, monkeypatch
+) -> None:
     import bot.handler
 
     def explode(_text: str) -> None:
@@ -183,7 +191,9 @@ async def test_a_failing_turn_tells_the_person_without_internals(alex: TeamsUser
 
 
 async def test_a_body_that_is_not_an_activity_gets_400(teams) -> None:
-    async with teams.http.post(teams.endpoint, data=b"not json", headers={"Content-Type": "application/json"}) as r:
+    async with teams.http.post(
+        teams.endpoint, data=b"not json", headers={"Content-Type": "application/json"}
+    ) as r:
         assert r.status == 400
     async with teams.http.post(teams.endpoint, json={"text": "no type"}) as r:
         assert r.status == 400
