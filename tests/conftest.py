@@ -33,7 +33,9 @@ async def pg_cluster() -> AsyncIterator[PostgresCluster]:
     """A throwaway PostgreSQL cluster for the whole session (the suite fails without one: CI must have it)."""
     ok, reason = PostgresCluster.available()
     if not ok:
-        pytest.fail(f"PostgreSQL is required by the test suite: {reason}. `make test` installs it.", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is required by the test suite: {reason}. `make test` installs it.", pytrace=False
+        )
     async with PostgresCluster() as cluster:
         yield cluster
 
@@ -74,7 +76,9 @@ async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
     """Sessions inside one outer transaction that is rolled back: a unit of work's commit is a savepoint."""
     async with engine.connect() as connection:
         outer = await connection.begin()
-        yield async_sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        yield async_sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         await outer.rollback()
 
 
@@ -149,9 +153,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def teams(trellis: RunningTrellis, http: aiohttp.ClientSession, connector: ConnectorStandIn, card_validator) -> TeamsClient:  # noqa: F811
+def teams(
+    trellis: RunningTrellis, http: aiohttp.ClientSession, connector: ConnectorStandIn, card_validator
+) -> TeamsClient:
     """A Teams client talking to the running Trellis; every card it receives is validated."""
-    return TeamsClient(http=http, endpoint=trellis.messages_url, connector=connector, validator=card_validator)
+    return TeamsClient(
+        http=http, endpoint=trellis.messages_url, connector=connector, validator=card_validator
+    )
 
 
 @pytest.fixture

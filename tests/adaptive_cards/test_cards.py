@@ -89,14 +89,14 @@ CARDS: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 @pytest.mark.parametrize("name", CARDS)
-async def test_card_passes_rules_and_renders(name: str, card_validator: CardValidator) -> None:  # noqa: F811
+async def test_card_passes_rules_and_renders(name: str, card_validator: CardValidator) -> None:
     card = CARDS[name]()
     report = await validate_card(card)
     assert report["texts"], "the rendered card shows no text"
     assert card_size_bytes(card) < 80_000
 
 
-async def test_every_builder_renders_together(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_every_builder_renders_together(card_validator: CardValidator) -> None:
     card = el.card(
         [
             el.heading("Goal"),
@@ -143,7 +143,7 @@ def _raw(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     return card
 
 
-async def test_renderer_reports_unknown_element_type(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_renderer_reports_unknown_element_type(card_validator: CardValidator) -> None:
     broken = _raw([{"type": "TextBlok", "text": "typo", "wrap": True}])
     report = await card_validator.validate(broken)
     assert not report["ok"]
@@ -153,19 +153,19 @@ async def test_renderer_reports_unknown_element_type(card_validator: CardValidat
         await validate_card(broken)
 
 
-async def test_renderer_reports_unknown_action_type(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_renderer_reports_unknown_action_type(card_validator: CardValidator) -> None:
     report = await card_validator.validate(_raw([], [{"type": "Action.Exécute", "title": "Go"}]))
     assert [e["event"] for e in report["parseEvents"]] == ["UnknownActionType"]
 
 
-async def test_renderer_reports_duplicate_input_ids(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_renderer_reports_duplicate_input_ids(card_validator: CardValidator) -> None:
     broken = _raw([el.input_text("title", "Title"), el.input_text("title", "Title again")])
     report = await card_validator.validate(broken)
     assert "DuplicateId" in [e["event"] for e in report["validationEvents"]]
     assert any("duplicate input ids" in p for p in store_rule_problems(broken))
 
 
-async def test_renderer_reports_required_input_without_label(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_renderer_reports_required_input_without_label(card_validator: CardValidator) -> None:
     broken = _raw([{"type": "Input.Text", "id": "title", "isRequired": True}])
     report = await card_validator.validate(broken)
     events = [e["event"] for e in report["validationEvents"]]
@@ -175,13 +175,13 @@ async def test_renderer_reports_required_input_without_label(card_validator: Car
         await validate_card(broken)
 
 
-async def test_renderer_reports_too_many_actions_in_one_set(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_renderer_reports_too_many_actions_in_one_set(card_validator: CardValidator) -> None:
     broken = _raw([], [el.execute(f"Do {i}", f"verb.{i}") for i in range(7)])
     report = await card_validator.validate(broken)
     assert "TooManyActions" in [e["event"] for e in report["validationEvents"]]
 
 
-async def test_renderer_survives_garbage_and_keeps_serving(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_renderer_survives_garbage_and_keeps_serving(card_validator: CardValidator) -> None:
     report = await card_validator.validate({"type": "AdaptiveCard", "body": "not a list"})
     assert renderer_problems(report) or store_rule_problems({"type": "AdaptiveCard", "body": "not a list"})
     assert (await card_validator.validate(_raw([el.text("still here")])))["ok"]
@@ -240,7 +240,7 @@ def test_action_data_with_a_type_key_is_not_mistaken_for_an_element() -> None:
 # --- welcome and help content ------------------------------------------------------------------------------
 
 
-async def test_welcome_for_an_employee_shows_only_the_employee_part(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_welcome_for_an_employee_shows_only_the_employee_part(card_validator: CardValidator) -> None:
     text = _text(await validate_card(welcome_card(app_name="Trellis", person_name="Alex", roles=frozenset())))
     assert "Welcome to Trellis" in text
     assert "Hi Alex!" in text
@@ -260,7 +260,7 @@ async def test_welcome_for_an_employee_shows_only_the_employee_part(card_validat
 async def test_welcome_shows_a_role_section_only_for_that_role(
     role: str,
     heading: str,
-    card_validator: CardValidator,  # noqa: F811
+    card_validator: CardValidator,
 ) -> None:
     report = await validate_card(welcome_card(app_name="Trellis", person_name=None, roles=frozenset({role})))
     text = _text(report)
@@ -281,31 +281,31 @@ def test_welcome_accepts_role_enums_and_links_home() -> None:
     assert card["actions"][0] == {"type": "Action.Execute", "title": "Show help", "verb": "help", "data": {}}
 
 
-async def test_help_quotes_unknown_text_literally(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_help_quotes_unknown_text_literally(card_validator: CardValidator) -> None:
     report = await validate_card(help_card(roles=frozenset(), unknown_text=TYPED))
     assert report["texts"][0] == f"I didn't understand “{TYPED.strip()}”."
     assert "Here's what I can help with." in report["texts"]
 
 
-async def test_help_truncates_long_unknown_text(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_help_truncates_long_unknown_text(card_validator: CardValidator) -> None:
     typed = "please " * 200 + "{{DATE(2026-01-01T00:00:00Z)}}"
     first = (await validate_card(help_card(roles=frozenset(), unknown_text=typed)))["texts"][0]
     quoted = first.removeprefix("I didn't understand “").removesuffix("”.")
     assert len(quoted) <= 80 and quoted.endswith("…") and quoted.startswith("please please")
 
 
-async def test_date_functions_in_typed_text_are_not_evaluated(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_date_functions_in_typed_text_are_not_evaluated(card_validator: CardValidator) -> None:
     typed = "due {{DATE(2026-01-01T00:00:00Z, SHORT)}} at {{TIME(2026-01-01T09:00:00Z)}}"
     first = (await validate_card(help_card(roles=frozenset(), unknown_text=typed)))["texts"][0]
     assert first.replace("\u2060", "") == f"I didn't understand “{typed}”."
 
 
-async def test_help_without_unknown_text_is_not_the_welcome(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_help_without_unknown_text_is_not_the_welcome(card_validator: CardValidator) -> None:
     text = _text(await validate_card(help_card(roles=frozenset())))
     assert "What Trellis can do" in text and "Welcome" not in text and "didn't understand" not in text
 
 
-async def test_small_talk_has_answers(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_small_talk_has_answers(card_validator: CardValidator) -> None:
     text = _text(await validate_card(greeting_card(person_name="Megan")))
     assert "Hi Megan!" in text and "help" in text
     assert "help" in thanks_reply_text() and len(thanks_reply_text()) < 120
@@ -318,7 +318,7 @@ def test_commands_fit_the_manifest_limits() -> None:
         assert 0 < len(description) <= 128
 
 
-async def test_error_card_offers_retry_and_hides_nothing_technical(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_error_card_offers_retry_and_hides_nothing_technical(card_validator: CardValidator) -> None:
     card = error_card(message="I couldn't save that.", retry={"verb": "goal.save", "data": {"goal_id": 7}})
     assert card["actions"] == [
         {"type": "Action.Execute", "title": "Try again", "verb": "goal.save", "data": {"goal_id": 7}}
@@ -329,7 +329,7 @@ async def test_error_card_offers_retry_and_hides_nothing_technical(card_validato
         error_card(message="x", retry={"data": {}})
 
 
-async def test_not_in_directory_says_what_to_ask_hr(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_not_in_directory_says_what_to_ask_hr(card_validator: CardValidator) -> None:
     card = not_in_directory_card(
         display_name="Adele", hr_contact="hr@contoso.example", entra_object_id="abc-123"
     )
@@ -341,7 +341,7 @@ async def test_not_in_directory_says_what_to_ask_hr(card_validator: CardValidato
     assert "your HR team" in json.dumps(plain) and "actions" not in plain
 
 
-async def test_already_done_card(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_already_done_card(card_validator: CardValidator) -> None:
     report = await validate_card(already_done_card(title="Feedback sent", message="Thanks!"))
     assert report["texts"][:2] == ["Feedback sent", "Thanks!"] and report["actionCount"] == 0
 
@@ -384,7 +384,7 @@ def test_adaptive_cards_imports_nothing_it_must_not() -> None:
     assert result.stdout.strip() == ""
 
 
-async def test_many_cards_validate_quickly(card_validator: CardValidator) -> None:  # noqa: F811
+async def test_many_cards_validate_quickly(card_validator: CardValidator) -> None:
     import time
 
     started = time.perf_counter()

@@ -53,10 +53,14 @@ class Card:
         for action in self.actions():
             if action.get("title") == title:
                 return action
-        raise AssertionError(f"no button {title!r} on the card; buttons: {[a.get('title') for a in self.actions()]}")
+        raise AssertionError(
+            f"no button {title!r} on the card; buttons: {[a.get('title') for a in self.actions()]}"
+        )
 
     def inputs(self) -> dict[str, dict[str, Any]]:
-        return {el["id"]: el for el in _elements(self.content) if str(el.get("type", "")).startswith("Input.")}
+        return {
+            el["id"]: el for el in _elements(self.content) if str(el.get("type", "")).startswith("Input.")
+        }
 
 
 @dataclass
@@ -91,9 +95,13 @@ class TeamsClient:
     def user(self, *, aad_object_id: str | None, name: str) -> TeamsUser:
         """Someone using Teams; their 1:1 chat with the bot has a stable id, as in Teams."""
         digest = hashlib.sha256(f"{aad_object_id}:{name}".encode()).hexdigest()
-        return TeamsUser(self, aad_object_id, name, user_id=f"29:1{digest[:40]}", conversation_id=f"a:1{digest[:60]}")
+        return TeamsUser(
+            self, aad_object_id, name, user_id=f"29:1{digest[:40]}", conversation_id=f"a:1{digest[:60]}"
+        )
 
-    async def post(self, activity: dict[str, Any], *, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+    async def post(
+        self, activity: dict[str, Any], *, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
         """POST an activity to the bot endpoint the way Teams does; returns the (read) response."""
         async with self.http.post(self.endpoint, json=activity, headers=headers or {}) as response:
             await response.read()
@@ -121,8 +129,10 @@ class TeamsUser:
         """A Teams activity from this person in their 1:1 chat."""
         activity = fixture(template)
         now = datetime.now(UTC)
-        activity["id"] = f"f:{next(_ids):08d}-{now.timestamp():.0f}" if template != "message_personal" else str(
-            int(now.timestamp() * 1000) * 1000 + next(_ids)
+        activity["id"] = (
+            f"f:{next(_ids):08d}-{now.timestamp():.0f}"
+            if template != "message_personal"
+            else str(int(now.timestamp() * 1000) * 1000 + next(_ids))
         )
         activity["timestamp"] = now.isoformat().replace("+00:00", "Z")
         activity["serviceUrl"] = self.client.connector.service_url
@@ -159,7 +169,9 @@ class TeamsUser:
             tag = f"<at>{person.name}</at>"
             if tag not in text:
                 text = f"{text} {tag}"
-            entities.append({"type": "mention", "text": tag, "mentioned": {"id": person.user_id, "name": person.name}})
+            entities.append(
+                {"type": "mention", "text": tag, "mentioned": {"id": person.user_id, "name": person.name}}
+            )
         response, replies = await self.send(self.activity("message_personal", text=text, entities=entities))
         assert response.status in (200, 201), f"bot endpoint answered {response.status}"
         return replies
@@ -182,7 +194,9 @@ class TeamsUser:
         assert self.cards, "the bot has not sent this person a card"
         return self.cards[-1]
 
-    async def press(self, title: str, *, card: Card | None = None, inputs: dict[str, Any] | None = None) -> Card:
+    async def press(
+        self, title: str, *, card: Card | None = None, inputs: dict[str, Any] | None = None
+    ) -> Card:
         """Press a button on a card after filling its inputs; return the card that replaces it."""
         card = card or self.last_card()
         action = card.action(title)
@@ -209,14 +223,18 @@ class TeamsUser:
         async with response:
             assert response.status == 200, f"invoke answered {response.status}: {await response.text()}"
             body = await response.json()
-        assert body.get("statusCode") == 200 and body.get("type") == CARD, f"not a card invoke response: {body}"
+        assert body.get("statusCode") == 200 and body.get("type") == CARD, (
+            f"not a card invoke response: {body}"
+        )
         await self.client.validate(body["value"])
         new = Card(body["value"], card.activity_id)
         self.cards.append(new)
         return new
 
     async def _submit(self, card: Card, action: dict[str, Any], values: dict[str, Any]) -> Card:
-        message = self.activity("message_personal", replyToId=card.activity_id, value={**(action.get("data") or {}), **values})
+        message = self.activity(
+            "message_personal", replyToId=card.activity_id, value={**(action.get("data") or {}), **values}
+        )
         message.pop("text", None)
         before = len(self.client.connector.requests)
         response = await self.client.post(message)

@@ -1,0 +1,123 @@
+"""The aiohttp application: bot and tabs mounted on one store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import routes as bot_routes
+from domain.clock import Clock, system_clock
+from storage import demo
+from storage.engine import READ_ONLY, create_engine, session_factory
+from tabs import routes as tab_routes
+from tabs.security import security_headers
+from tabs.settings import TabSettings
+from trellis.config import Settings
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEAMS_JS = (
+    PROJECT_ROOT / "node_modules" / "@microsoft" / "teams-js" / "dist" / "umd" / "MicrosoftTeams.min.js"
+)
+ENGINE = web.AppKey("trellis.engine", AsyncEngine)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    engine: AsyncEngine | None = None,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    run_sender: bool = True,
+) -> web.Application:
+    """Build the app; the engine is disposed on cleanup only when this function created it."""
+    own_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
+    sessions = sessions or session_factory(engine)
+    app = web.Application(middlewares=[security_headers])
+    app[ENGINE] = engine
+    runtime = bot_routes.mount(app, sessions=sessions, settings=_bot_settings(settings), clock=clock)
+    tab_routes.mount(app, sessions=sessions, settings=_tab_settings(settings), personas=_personas(settings))
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/", _index)
+    if run_sender:
+        app.cleanup_ctx.append(_background(runtime.sender.run))
+    if own_engine:
+        app.on_cleanup.append(lambda _app: engine.dispose())
+    return app
+
+
+def _bot_settings(settings: Settings) -> bot_routes.BotSettings:
+    return bot_routes.BotSettings(
+        app_id=settings.app_id,
+        app_password=settings.app_password,
+        app_type=settings.app_type,
+        app_tenant_id=settings.app_tenant_id,
+        home_url=_home_deep_link(settings),
+        hr_contact=settings.hr_contact,
+        openid_metadata_url=settings.bot_openid_metadata_url,
+        allowed_service_hosts=settings.allowed_service_hosts,
+    )
+
+
+def _home_deep_link(settings: Settings) -> str | None:
+    # Inside Teams a card button should open the Home tab in Teams, not a browser window. The manifest
+    # uses the bot's app id as the Teams app id, and "home" is the tab's entityId.
+    if not settings.app_id:
+        return None
+    return f"https://teams.microsoft.com/l/entity/{settings.app_id}/home"
+
+
+def _tab_settings(settings: Settings) -> TabSettings:
+    return TabSettings(
+        public_base_url=settings.public_base_url,
+        session_secret=settings.session_secret,
+        dev_sign_in=settings.dev_sign_in_enabled,
+        sso_client_id=settings.sso.client_id,
+        sso_allowed_tenants=settings.sso.allowed_tenants,
+        sso_openid_metadata_url=settings.sso.openid_metadata_url,
+        sso_app_id_uri=settings.sso.app_id_uri,
+        teams_js_path=TEAMS_JS if TEAMS_JS.exists() else None,
+    )
+
+
+def _personas(settings: Settings) -> dict[str, tuple[str | None, str]] | None:
+    # The dev sign-in offers the demo organization's employee, manager and HR persona.
+    if not settings.dev_sign_in_enabled:
+        return None
+    return {name: (demo.DEMO_TENANT_ID, aad_id) for name, aad_id in demo.PERSONAS.items()}
+
+
+def _background(job) -> object:  # type: ignore[no-untyped-def]
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(job())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    try:
+        async with asyncio.timeout(2):
+            async with request.app[ENGINE].connect() as conn:
+                await conn.execution_options(**READ_ONLY)
+                await conn.execute(text("SELECT 1"))
+    except Exception as error:
+        log.warning("health check: database unreachable: %r", error)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def _index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/tabs/home")

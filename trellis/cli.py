@@ -1,0 +1,215 @@
+"""`trellis` command line: serve, migrate, seed, import, manifest, outbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+from tqdm import tqdm
+
+from domain import org_import
+from storage import demo, migrate
+from storage.engine import create_engine, session_factory
+from storage.uow import unit_of_work
+from trellis import config
+from trellis.app import create_app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `trellis` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = config.load()
+    except config.ConfigError as error:
+        print(f"trellis: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.run(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trellis", description="Performance and talent management in Teams."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the bot endpoint and the tabs")
+    serve.add_argument(
+        "--demo", action="store_true", help="seed the demo organization when the database is empty"
+    )
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=_migrate)
+
+    org = commands.add_parser("org", help="the organization's people").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    importer = org.add_parser("import", help="import or update people from a CSV file")
+    importer.add_argument("file", type=Path)
+    importer.add_argument(
+        "--tenant", help="Entra tenant id of the imported people (default: MicrosoftAppTenantId)"
+    )
+    importer.set_defaults(run=_org_import)
+
+    demo_cmd = commands.add_parser("demo", help="the demo organization").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    seed = demo_cmd.add_parser("seed", help="create a fictional company in an empty database")
+    seed.add_argument("--people", type=int, default=60)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.set_defaults(run=_demo_seed)
+
+    manifest_cmd = commands.add_parser("manifest", help="the Teams app package").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    build = manifest_cmd.add_parser("build", help="write the app package zip to upload to Teams")
+    build.add_argument("--out", type=Path, default=Path("var") / "trellis-teams-app.zip")
+    build.add_argument("--version", default="1.0.0")
+    build.set_defaults(run=_manifest_build)
+
+    outbox_cmd = commands.add_parser("outbox", help="proactive messages").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    outbox_cmd.add_parser("drain", help="send every message that is due, then exit").set_defaults(
+        run=_outbox_drain
+    )
+    return parser
+
+
+def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_prepare_database(settings, seed_demo=args.demo))
+    where = f"http://{settings.host}:{settings.port}"
+    print(f"Trellis is listening on {where} (bot: {where}/api/messages, tabs: {where}/tabs/home)")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+async def _prepare_database(settings: config.Settings, *, seed_demo: bool) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        if not seed_demo:
+            return
+        async with unit_of_work(session_factory(engine)) as session:
+            if await demo.is_empty(session):
+                result = await demo.seed(session)
+                print(f"Seeded the demo organization: {result}")
+    finally:
+        await engine.dispose()
+
+
+def _migrate(settings: config.Settings, _args: argparse.Namespace) -> int:
+    asyncio.run(_prepare_database(settings, seed_demo=False))
+    print("Database is at the latest schema.")
+    return 0
+
+
+def _org_import(settings: config.Settings, args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        print(f"trellis: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    try:
+        rows = org_import.parse_people_csv(text)
+        result = asyncio.run(_import(settings, rows, args.tenant or settings.app_tenant_id or None))
+    except org_import.ImportRejected as rejected:
+        print(f"trellis: {args.file} was not imported; nothing was written. Fix these rows:", file=sys.stderr)
+        for problem in rejected.problems:
+            print(f"  line {problem.line}: {problem.reason}", file=sys.stderr)
+        return 1
+    except org_import.Invalid as error:
+        print(f"trellis: {args.file} was not imported: {error.message}", file=sys.stderr)
+        return 1
+    print(f"Imported {args.file}: {result}")
+    return 0
+
+
+async def _import(settings: config.Settings, rows: list, tenant_id: str | None) -> object:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        with tqdm(total=len(rows), unit="person", desc="import", disable=len(rows) < 1000) as bar:
+            async with unit_of_work(session_factory(engine)) as session:
+                return await org_import.import_people(
+                    session, rows, tenant_id=tenant_id, progress=lambda done, _total: bar.update(done - bar.n)
+                )
+    finally:
+        await engine.dispose()
+
+
+def _demo_seed(settings: config.Settings, args: argparse.Namespace) -> int:
+    if args.people < demo.MIN_PEOPLE:
+        print(
+            f"trellis: --people must be at least {demo.MIN_PEOPLE} (a CEO, VPs, managers and their reports)"
+        )
+        return 2
+    return asyncio.run(_seed(settings, args.people, args.seed))
+
+
+async def _seed(settings: config.Settings, people: int, seed: int) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with unit_of_work(session_factory(engine)) as session:
+            if not await demo.is_empty(session):
+                print(
+                    "trellis: the database already has people; demo seed only fills an empty one.",
+                    file=sys.stderr,
+                )
+                return 1
+            with tqdm(total=people, unit="person", desc="seed", disable=people < 1000) as bar:
+                result = await demo.seed(
+                    session, people=people, seed=seed, progress=lambda done, _total: bar.update(done - bar.n)
+                )
+        print(f"Seeded the demo organization: {result}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _manifest_build(settings: config.Settings, args: argparse.Namespace) -> int:
+    from manifest import ManifestSettings, write_package
+
+    if not settings.app_id:
+        print(
+            "trellis: set MicrosoftAppId (the bot's Entra app id) to build the Teams app package.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        package = write_package(
+            ManifestSettings(
+                app_id=settings.app_id,
+                bot_id=settings.app_id,
+                public_base_url=settings.public_base_url,
+                sso_client_id=settings.sso.client_id,
+                version=args.version,
+            ),
+            args.out,
+        )
+    except ValueError as error:
+        print(f"trellis: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {package}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+    return 0
+
+
+def _outbox_drain(settings: config.Settings, _args: argparse.Namespace) -> int:
+    async def drain() -> None:
+        app = create_app(settings, run_sender=False)
+        from bot.routes import BOT
+
+        try:
+            print(await app[BOT].sender.drain())
+        finally:
+            await app.shutdown()
+            await app.cleanup()
+
+    asyncio.run(drain())
+    return 0
