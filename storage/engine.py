@@ -9,7 +9,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-
 READ_ONLY_OPTION = "trellis_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
 
