@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -25,6 +25,12 @@ from contextlib import closing
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage.engine import create_engine
+from tests.support.postgres import PostgresCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -91,21 +97,26 @@ def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen
     )
 
 
-def seeded_database(people: int) -> tuple[str, list[tuple[str, str]]]:
-    path = Path(tempfile.mkdtemp(prefix="trellis-bench-")) / "bench.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
-    subprocess.run(
-        [PYTHON, "-m", "trellis", "demo", "seed", "--people", str(people)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+async def seeded_database(people: int, backend: str, stack: contextlib.AsyncExitStack) -> tuple[str, list]:
+    """A database URL with the demo organization in it, and the (aad id, name) of its people."""
+    if backend == "postgresql":
+        cluster = await stack.enter_async_context(PostgresCluster())
+        url = await cluster.create_database("bench")
+    else:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='trellis-bench-')) / 'bench.db'}"
+    seed = [PYTHON, "-m", "trellis", "demo", "seed", "--people", str(people)]
+    subprocess.run(  # noqa: ASYNC221 (a one-off set-up step before any load)
+        seed, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, stdout=subprocess.DEVNULL
     )
-    with closing(sqlite3.connect(path)) as db:
-        rows = db.execute(
-            "SELECT aad_object_id, display_name FROM people WHERE aad_object_id IS NOT NULL"
-        ).fetchall()
-    return str(path), rows
+    engine = create_engine(url.replace("sqlite://", "sqlite+aiosqlite://"))
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT aad_object_id, display_name FROM people WHERE aad_object_id <> ''")
+            )
+            return url, [tuple(row) for row in rows]
+    finally:
+        await engine.dispose()
 
 
 async def main() -> None:
@@ -114,11 +125,17 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    async with contextlib.AsyncExitStack() as stack:
+        await run(args, stack)
+
+
+async def run(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> None:
 
     connector = start([PYTHON, str(ROOT / "bench" / "connector_server.py")])
     service_url = connector.stdout.readline().strip()
-    database, people = seeded_database(args.people)
+    database, people = await seeded_database(args.people, args.database, stack)
     bare_port, trellis_port = free_port(), free_port()
     bare = start([PYTHON, str(ROOT / "bench" / "bare_bot.py"), str(bare_port)])
     trellis = start(

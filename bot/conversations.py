@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from botbuilder.schema import Activity
-from sqlalchemy import delete, insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.identity import tenant_of
-from storage.models import ConversationRef, ProcessedActivity
+from storage.models import ConversationRef
 
 
 def is_personal(activity: Activity) -> bool:
@@ -19,11 +15,10 @@ def is_personal(activity: Activity) -> bool:
     return conversation is not None and (conversation.conversation_type or "personal") == "personal"
 
 
-async def remember(session: AsyncSession, *, person_id: int, activity: Activity) -> ConversationRef | None:
-    """Store or refresh the person's personal conversation reference; writes only when it changed."""
+def _wanted(activity: Activity) -> dict[str, str | None] | None:
     if not is_personal(activity) or activity.from_property is None or activity.recipient is None:
         return None
-    wanted = {
+    return {
         "conversation_id": activity.conversation.id,
         "service_url": activity.service_url,
         "channel_id": activity.channel_id or "msteams",
@@ -31,16 +26,31 @@ async def remember(session: AsyncSession, *, person_id: int, activity: Activity)
         "user_id": activity.from_property.id,
         "tenant_id": tenant_of(activity),
     }
+
+
+async def needs_saving(session: AsyncSession, *, person_id: int, activity: Activity) -> bool:
+    """True when the stored reference is missing, different, or marked blocked (they're back)."""
+    wanted = _wanted(activity)
+    if wanted is None:
+        return False
+    ref = await session.get(ConversationRef, person_id)
+    return ref is None or ref.blocked_at is not None or any(getattr(ref, k) != v for k, v in wanted.items())
+
+
+async def remember(session: AsyncSession, *, person_id: int, activity: Activity) -> ConversationRef | None:
+    """Store or refresh the person's personal conversation reference; writes only when it changed."""
+    wanted = _wanted(activity)
+    if wanted is None:
+        return None
     ref = await session.get(ConversationRef, person_id)
     if ref is None:
         ref = ConversationRef(person_id=person_id, **wanted)
         session.add(ref)
         return ref
-    changed = {key: value for key, value in wanted.items() if getattr(ref, key) != value}
-    for key, value in changed.items():
-        setattr(ref, key, value)
-    if changed:
-        ref.blocked_at = None  # a new conversation means the person is reachable again
+    for key, value in wanted.items():
+        if getattr(ref, key) != value:
+            setattr(ref, key, value)
+    ref.blocked_at = None  # they are writing to the bot, so they can be reached again
     return ref
 
 
@@ -49,20 +59,3 @@ async def forget_install(session: AsyncSession, *, person_id: int) -> None:
     ref = await session.get(ConversationRef, person_id)
     if ref is not None:
         ref.welcomed_at = None
-
-
-async def first_time(session: AsyncSession, *, activity_id: str | None, now: datetime) -> bool:
-    """Record the activity id; False when Teams already delivered it (a retry after a timeout)."""
-    if not activity_id:
-        return True
-    try:
-        async with session.begin_nested():
-            await session.execute(insert(ProcessedActivity).values(activity_id=activity_id, received_at=now))
-    except IntegrityError:
-        return False
-    return True
-
-
-async def prune_processed(session: AsyncSession, *, before: datetime) -> None:
-    """Teams retries within minutes; older ids only take space."""
-    await session.execute(delete(ProcessedActivity).where(ProcessedActivity.received_at < before))

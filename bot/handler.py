@@ -18,13 +18,14 @@ from adaptive_cards.payloads import PayloadError, action_verb_and_data, submit_d
 from bot.actions import ActionContext, ActionRouter
 from bot.cards import card_activity, card_invoke_response
 from bot.commands import Command, bot_text, parse
-from bot.conversations import first_time, forget_install, is_personal, remember
-from bot.identity import resolve_person
-from domain.access import Actor, load_actor
+from bot.conversations import forget_install, is_personal, needs_saving, remember
+from bot.dedupe import RecentActivities
+from bot.identity import resolve_actor
+from domain.access import Actor
 from domain.clock import Clock
 from domain.errors import DomainError
 from storage.models import ConversationRef
-from storage.uow import unit_of_work
+from storage.uow import read_only, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ class TrellisBot(TeamsActivityHandler):
         router: ActionRouter,
         home_url: str | None = None,
         hr_contact: str | None = None,
+        recent: RecentActivities | None = None,
     ) -> None:
         self._sessions = sessions
+        self._recent = recent or RecentActivities()
         self._clock = clock
         self._router = router
         self._home_url = home_url
@@ -69,10 +72,9 @@ class TrellisBot(TeamsActivityHandler):
             await turn_context.send_activity(reply)
 
     async def _answer(self, context: TurnContext) -> Activity | None:
-        async with unit_of_work(self._sessions) as session:
-            if not await first_time(session, activity_id=context.activity.id, now=self._clock()):
-                return None  # Teams re-sent an activity we already answered
-            actor = await self._actor(session, context)
+        if not self._recent.first_time(context.activity.id):
+            return None  # Teams re-sent an activity we already answered
+        actor = await self._identify(context)
         if actor is None:
             return self._not_in_directory(context)
         return self._reply(parse(bot_text(context.activity)), actor)
@@ -99,9 +101,9 @@ class TrellisBot(TeamsActivityHandler):
         if not is_personal(turn_context.activity):
             return
         async with unit_of_work(self._sessions) as session:
-            person_id = await resolve_person(session, turn_context)
-            if person_id is not None:
-                await forget_install(session, person_id=person_id)
+            actor = await resolve_actor(session, turn_context)
+            if actor is not None:
+                await forget_install(session, person_id=actor.person_id)
 
     async def on_teams_members_added(
         self, teams_members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
@@ -132,9 +134,8 @@ class TrellisBot(TeamsActivityHandler):
 
     async def _welcome_team(self, context: TurnContext) -> None:
         # One post in the channel, never a 1:1 fan-out to the team's members (Store rule).
-        async with unit_of_work(self._sessions) as session:
-            if not await first_time(session, activity_id=context.activity.id, now=self._clock()):
-                return
+        if not self._recent.first_time(context.activity.id):
+            return
         card = cards.welcome_card(
             app_name=APP_NAME, person_name=None, roles=frozenset(), home_url=self._home_url
         )
@@ -191,12 +192,23 @@ class TrellisBot(TeamsActivityHandler):
 
     # --- shared ----------------------------------------------------------------------------------------
 
+    async def _identify(self, context: TurnContext) -> Actor | None:
+        """Who is talking, in a read-only transaction; the conversation is written only when it changed."""
+        async with read_only(self._sessions) as session:
+            actor = await resolve_actor(session, context)
+            stale = actor is not None and await needs_saving(
+                session, person_id=actor.person_id, activity=context.activity
+            )
+        if stale:
+            async with unit_of_work(self._sessions) as session:
+                await remember(session, person_id=actor.person_id, activity=context.activity)
+        return actor
+
     async def _actor(self, session: AsyncSession, context: TurnContext) -> Actor | None:
-        person_id = await resolve_person(session, context)
-        if person_id is None:
-            return None
-        await remember(session, person_id=person_id, activity=context.activity)
-        return await load_actor(session, person_id)
+        actor = await resolve_actor(session, context)
+        if actor is not None:
+            await remember(session, person_id=actor.person_id, activity=context.activity)
+        return actor
 
     def _not_in_directory(self, context: TurnContext) -> Activity:
         return card_activity(

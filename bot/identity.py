@@ -9,7 +9,7 @@ from botbuilder.schema import Activity
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.connector import ConnectorError, FastConnectorClient
-from domain import org
+from domain.access import Actor, actor_for_teams_user
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ def tenant_of(activity: Activity) -> str | None:
     return tenant.get("id") if isinstance(tenant, dict) else None
 
 
-async def resolve_person(session: AsyncSession, context: TurnContext) -> int | None:
-    """The person id of the sender, or None when they are not in the directory."""
+async def resolve_actor(session: AsyncSession, context: TurnContext) -> Actor | None:
+    """The sender as an Actor, or None when they are not in the directory."""
     activity = context.activity
     sender = activity.from_property
     aad_object_id = getattr(sender, "aad_object_id", None) if sender else None
@@ -31,9 +31,7 @@ async def resolve_person(session: AsyncSession, context: TurnContext) -> int | N
         aad_object_id = await _member_lookup(context, sender.id)
     if not aad_object_id:
         return None
-    return await org.person_for_teams_user(
-        session, tenant_id=tenant_of(activity), aad_object_id=aad_object_id
-    )
+    return await actor_for_teams_user(session, tenant_id=tenant_of(activity), aad_object_id=aad_object_id)
 
 
 async def _member_lookup(context: TurnContext, user_id: str) -> str | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import bindparam, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Forbidden, NotFound
@@ -105,30 +106,65 @@ def _in_scope(actor: Actor, department: str | None) -> bool:
 # --- loaders -----------------------------------------------------------------------------------------
 
 
+# Built once: the person, their grants (one row each) and whether anyone active reports to them. Building
+# it per call (with an ORM alias) cost more CPU than running it.
+_REPORTS = Person.__table__.alias("reports")
+_ACTOR = (
+    select(
+        Person.id,
+        Person.display_name,
+        Person.tenant_id,
+        Person.department,
+        exists().where(_REPORTS.c.manager_id == Person.id, _REPORTS.c.active.is_(True)).label("has_reports"),
+        RoleGrant.role,
+        RoleGrant.scope_department,
+    )
+    .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
+    .where(Person.active.is_(True))
+)
+_ACTOR_BY_ID = _ACTOR.where(Person.id == bindparam("person_id"))
+# A person imported without a tenant matches any tenant: single-tenant deployments often import before
+# they know their tenant id.
+_ACTOR_BY_TEAMS_ID = _ACTOR.where(
+    Person.aad_object_id == bindparam("aad_object_id"),
+    or_(Person.tenant_id == bindparam("tenant_id"), Person.tenant_id.is_(None)),
+)
+
+
 async def load_actor(session: AsyncSession, person_id: int) -> Actor:
     """The Actor for an active person: granted roles plus MANAGER when anyone reports to them."""
-    person = await session.get(Person, person_id)
-    if person is None or not person.active:
+    actor = _actor_from(await session.execute(_ACTOR_BY_ID, {"person_id": person_id}))
+    if actor is None:
         raise NotFound("That person is not in the directory.")
-    grants = (
-        (await session.execute(select(RoleGrant).where(RoleGrant.person_id == person_id))).scalars().all()
-    )
-    roles = {Role.EMPLOYEE, *(Role(g.role) for g in grants)}
-    has_reports = await session.scalar(
-        select(literal(True)).where(Person.manager_id == person_id, Person.active.is_(True)).limit(1)
-    )
-    if has_reports:
+    return actor
+
+
+async def actor_for_teams_user(
+    session: AsyncSession, *, tenant_id: str | None, aad_object_id: str
+) -> Actor | None:
+    """The Actor behind a Teams or Entra identity (tenant + object id), or None when not in the directory."""
+    params = {"aad_object_id": aad_object_id.lower(), "tenant_id": tenant_id}
+    return _actor_from(await session.execute(_ACTOR_BY_TEAMS_ID, params))
+
+
+def _actor_from(result: Any) -> Actor | None:
+    rows = result.all()
+    if not rows:
+        return None
+    first = rows[0]
+    granted = [(Role(row.role), row.scope_department) for row in rows if row.role is not None]
+    roles = {Role.EMPLOYEE, *(role for role, _ in granted)}
+    if first.has_reports:
         roles.add(Role.MANAGER)
-    scope = frozenset(
-        g.scope_department or WHOLE_ORGANIZATION for g in grants if g.role == Role.TALENT_REVIEWER
-    )
     return Actor(
-        person_id=person.id,
-        display_name=person.display_name,
-        tenant_id=person.tenant_id,
-        department=person.department,
+        person_id=first.id,
+        display_name=first.display_name,
+        tenant_id=first.tenant_id,
+        department=first.department,
         roles=frozenset(roles),
-        talent_scope=scope,
+        talent_scope=frozenset(
+            scope or WHOLE_ORGANIZATION for role, scope in granted if role == Role.TALENT_REVIEWER
+        ),
     )
 
 

@@ -19,6 +19,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    # Connections beyond pool_size are opened and closed per checkout (a TLS handshake and a backend
+    # process each); size the pool for the turns in flight so busy periods don't churn connections.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     return create_async_engine(url, **kwargs)
 
 
@@ -26,6 +30,10 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     kwargs.setdefault("connect_args", {"timeout": 30})
+    # SQLite has one writer, so more connections only add waiting: in SQLite's busy handler (sleeps of
+    # up to 100 ms) instead of the pool's asyncio queue, plus a thread and PRAGMAs per overflow connection.
+    kwargs.setdefault("pool_size", 1)
+    kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -59,7 +59,7 @@ class Person(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(String(64))
-    aad_object_id: Mapped[str | None] = mapped_column(String(64))
+    aad_object_id: Mapped[str | None] = mapped_column(String(64), index=True)
     email: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(200))
     job_title: Mapped[str | None] = mapped_column(String(200))
@@ -118,15 +118,6 @@ class ConversationRef(TimestampMixin, Base):
     # Set when Teams answers 403 (the person blocked or removed the app): stop sending, never retry.
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     welcomed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class ProcessedActivity(Base):
-    """Teams retries an activity it timed out on; its id makes handling idempotent."""
-
-    __tablename__ = "processed_activities"
-
-    activity_id: Mapped[str] = mapped_column(String(256), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class OutboxMessage(Base):

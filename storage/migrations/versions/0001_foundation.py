@@ -44,19 +44,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "aad_object_id", name="uq_people_tenant_aad"),
     )
     with op.batch_alter_table("people", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_people_aad_object_id"), ["aad_object_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_people_department"), ["department"], unique=False)
         batch_op.create_index(batch_op.f("ix_people_manager_id"), ["manager_id"], unique=False)
-
-    op.create_table(
-        "processed_activities",
-        sa.Column("activity_id", sa.String(length=256), nullable=False),
-        sa.Column("received_at", storage.types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("activity_id", name=op.f("pk_processed_activities")),
-    )
-    with op.batch_alter_table("processed_activities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_processed_activities_received_at"), ["received_at"], unique=False
-        )
 
     op.create_table(
         "audit_log",
@@ -177,13 +167,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_actor_id"))
 
     op.drop_table("audit_log")
-    with op.batch_alter_table("processed_activities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_processed_activities_received_at"))
-
-    op.drop_table("processed_activities")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_people_manager_id"))
         batch_op.drop_index(batch_op.f("ix_people_department"))
+        batch_op.drop_index(batch_op.f("ix_people_aad_object_id"))
 
     op.drop_table("people")
     # ### end Alembic commands ###
