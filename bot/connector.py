@@ -17,6 +17,7 @@ from urllib.parse import quote, urlparse
 import aiohttp
 from botbuilder.schema import (
     Activity,
+    ChannelAccount,
     ConversationParameters,
     ConversationResourceResponse,
     ResourceResponse,
@@ -88,11 +89,10 @@ class Conversations:
             id=body.get("id"), service_url=body.get("serviceUrl"), activity_id=body.get("activityId")
         )
 
-    async def get_conversation_member(self, conversation_id: str, member_id: str) -> dict[str, Any]:
-        """The member as JSON (Teams answers with a TeamsChannelAccount)."""
-        return await self._client.call(
-            "GET", f"v3/conversations/{_seg(conversation_id)}/members/{_seg(member_id)}"
-        )
+    async def get_conversation_member(self, conversation_id: str, member_id: str) -> ChannelAccount:
+        """The member, as the SDK's own client returns it (TeamsInfo re-reads it as a TeamsChannelAccount)."""
+        path = f"v3/conversations/{_seg(conversation_id)}/members/{_seg(member_id)}"
+        return ChannelAccount().deserialize(await self._client.call("GET", path))
 
 
 class FastConnectorClient:

@@ -44,4 +44,4 @@ async def _member_lookup(context: TurnContext, user_id: str) -> str | None:
     except ConnectorError as error:
         log.info("member lookup for %s failed: %s", user_id, error)
         return None
-    return member.get("aadObjectId")
+    return member.aad_object_id

@@ -37,6 +37,19 @@ async def test_install_greets_once_and_never_again(alex: TeamsUser) -> None:
     assert "Welcome" not in help_reply[0].card.text()
 
 
+async def test_install_that_adds_the_person_too_greets_once(alex: TeamsUser, connector) -> None:
+    """The Agents Playground (and Teams, at times) lists the person beside the bot in membersAdded; the
+    SDK then looks the person up through the connector, which must answer as the SDK expects."""
+    connector.add_member(alex.user_id, alex.name, alex.aad_object_id, alex.client.tenant_id)
+    added = alex.activity("conversation_update_members_added_personal")
+    added["membersAdded"].append({"id": alex.user_id, "aadObjectId": alex.aad_object_id})
+    _, from_members = await alex.send(added)
+    _, from_install = await alex.send(alex.activity("installation_update_personal"))
+    replies = from_members + from_install
+    assert len(replies) == 1, [r.card.text() if r.card else r.text for r in replies]
+    assert "Welcome to Trellis" in replies[0].card.text()
+
+
 async def test_reinstalling_after_removal_welcomes_again(alex: TeamsUser) -> None:
     await alex.install()
     await alex.uninstall()
