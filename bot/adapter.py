@@ -15,6 +15,7 @@ from botbuilder.schema import Activity
 from adaptive_cards import error_card
 from bot.auth import TrellisAuthentication
 from bot.cards import card_activity
+from bot.wire import from_json
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class TrellisAdapter(CloudAdapter):
             raise web.HTTPBadRequest(text="The body is not valid JSON.") from None
         if not isinstance(body, dict) or not body.get("type"):
             raise web.HTTPBadRequest(text="The body is not a Bot Framework activity (no type).")
-        activity = Activity().deserialize(body)
+        activity = from_json(Activity, body)
         try:
             invoke_response = await self.process_activity(
                 request.headers.get("Authorization", ""), activity, bot.on_turn

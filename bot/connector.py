@@ -23,6 +23,8 @@ from botbuilder.schema import (
     ResourceResponse,
 )
 
+from bot.wire import to_json
+
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], Awaitable[str | None]]
@@ -66,17 +68,17 @@ class Conversations:
         self, conversation_id: str, activity_id: str, activity: Activity
     ) -> ResourceResponse:
         path = f"v3/conversations/{_seg(conversation_id)}/activities/{_seg(activity_id)}"
-        return ResourceResponse(id=(await self._client.call("POST", path, activity.serialize())).get("id"))
+        return ResourceResponse(id=(await self._client.call("POST", path, to_json(activity))).get("id"))
 
     async def send_to_conversation(self, conversation_id: str, activity: Activity) -> ResourceResponse:
         path = f"v3/conversations/{_seg(conversation_id)}/activities"
-        return ResourceResponse(id=(await self._client.call("POST", path, activity.serialize())).get("id"))
+        return ResourceResponse(id=(await self._client.call("POST", path, to_json(activity))).get("id"))
 
     async def update_activity(
         self, conversation_id: str, activity_id: str, activity: Activity
     ) -> ResourceResponse:
         path = f"v3/conversations/{_seg(conversation_id)}/activities/{_seg(activity_id)}"
-        return ResourceResponse(id=(await self._client.call("PUT", path, activity.serialize())).get("id"))
+        return ResourceResponse(id=(await self._client.call("PUT", path, to_json(activity))).get("id"))
 
     async def delete_activity(self, conversation_id: str, activity_id: str) -> None:
         await self._client.call(
@@ -84,7 +86,7 @@ class Conversations:
         )
 
     async def create_conversation(self, parameters: ConversationParameters) -> ConversationResourceResponse:
-        body = await self._client.call("POST", "v3/conversations", parameters.serialize())
+        body = await self._client.call("POST", "v3/conversations", to_json(parameters))
         return ConversationResourceResponse(
             id=body.get("id"), service_url=body.get("serviceUrl"), activity_id=body.get("activityId")
         )

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.engine import READ_ONLY
+from storage.engine import read_only_options
 
 
 @asynccontextmanager
@@ -24,9 +24,9 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 @asynccontextmanager
 async def read_only(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for reads; anything written by mistake is rolled back."""
+    """A session for lookups: it runs without a transaction, so it must not write."""
     async with sessions() as session:
-        await session.connection(execution_options=READ_ONLY)
+        await session.connection(execution_options=read_only_options(sessions.kw.get("bind")))
         try:
             yield session
         finally:
