@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
 )
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.auth import (
     AppCredentials,
     AuthenticateRequestResult,
@@ -23,6 +26,15 @@ from botframework.connector.auth import (
 
 from bot.connector import ConnectorPool, FastConnectorClient
 
+log = logging.getLogger(__name__)
+
+# What botframework's token checks raise for a bad token besides PermissionError (and a bare Exception for
+# an unendorsed key or a disallowed algorithm): jwt's errors, KeyError for a missing claim, IndexError for
+# a key id that is not published.
+_TOKEN_DEFECTS = (jwt.PyJWTError, KeyError, IndexError)
+# The channel always sends "Bearer <jwt>"; the SDK's parameterized path crashes on other shapes.
+_BEARER = re.compile(r"Bearer [^\s]+")
+
 
 @dataclass(frozen=True)
 class BotCredentials:
@@ -34,6 +46,36 @@ class BotCredentials:
     APP_TENANTID: str = ""
     # Lets tests point inbound JWT validation at a local identity provider.
     TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None = None
+
+    # Setting any endpoint switches botbuilder from its public-cloud authentication to the "parameterized"
+    # one, which reads every other endpoint from this object with no defaults: the expected token issuer
+    # was None, so genuine channel tokens were refused. Supply the public cloud's values in that case.
+    @property
+    def TO_BOT_FROM_CHANNEL_TOKEN_ISSUER(self) -> str | None:
+        return self._public_cloud(AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER)
+
+    @property
+    def TO_CHANNEL_FROM_BOT_LOGIN_URL(self) -> str | None:
+        return self._public_cloud(AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX)
+
+    @property
+    def TO_CHANNEL_FROM_BOT_OAUTH_SCOPE(self) -> str | None:
+        return self._public_cloud(AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE)
+
+    @property
+    def OAUTH_URL(self) -> str | None:
+        return self._public_cloud(AuthenticationConstants.OAUTH_URL)
+
+    @property
+    def TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL(self) -> str | None:
+        return self._public_cloud(AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL)
+
+    @property
+    def CALLER_ID(self) -> str | None:
+        return self._public_cloud(CallerIdConstants.public_azure_channel)
+
+    def _public_cloud(self, value: str) -> str | None:
+        return value if self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL else None
 
 
 class TrellisAuthentication(BotFrameworkAuthentication):
@@ -52,7 +94,21 @@ class TrellisAuthentication(BotFrameworkAuthentication):
         )
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
-        result = await self._inner.authenticate_request(activity, auth_header)
+        if auth_header and not _BEARER.fullmatch(auth_header):
+            raise PermissionError("The Authorization header is not a Bearer token.")
+        try:
+            # None, not "": the SDK's parameterized path only treats None as "no header".
+            result = await self._inner.authenticate_request(activity, auth_header or None)
+        except PermissionError:
+            raise
+        except Exception as error:
+            # The SDK refuses a bad signature, an expired token, an unknown key id, a key not endorsed for
+            # the channel or a malformed token with assorted exceptions, which answered 500; they are 401s.
+            # Anything else (the key metadata unreachable, say) is our problem and stays a 500.
+            if not (isinstance(error, _TOKEN_DEFECTS) or type(error) is Exception):
+                raise
+            log.warning("refused a bot request: %s: %s", type(error).__name__, error)
+            raise PermissionError("The request's token is not valid.") from error
         result.connector_factory = _PooledConnectorFactory(self.pool)
         return result
 

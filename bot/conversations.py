@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from botbuilder.schema import Activity
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.identity import tenant_of
+from bot.memory import TimedMemory
 from storage.models import ConversationRef
 
 
@@ -13,6 +17,30 @@ def is_personal(activity: Activity) -> bool:
     """A 1:1 chat between one person and the bot."""
     conversation = activity.conversation
     return conversation is not None and (conversation.conversation_type or "personal") == "personal"
+
+
+class KnownConversations:
+    """Conversation references this process verified recently, so a chat turn needn't re-read them.
+
+    Safe to trust for a while: the only other writer, the sender marking a conversation blocked, is
+    undone by the reinstall event, which always writes.
+    """
+
+    def __init__(
+        self, *, ttl: float = 600.0, size: int = 100_000, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._verified = TimedMemory(ttl=ttl, size=size, monotonic=monotonic)
+
+    def verified(self, person_id: int, activity: Activity) -> bool:
+        """True when this exact reference was checked against the store less than `ttl` ago."""
+        wanted = _wanted(activity)
+        return wanted is not None and self._verified.get(person_id) == tuple(wanted.values())
+
+    def note(self, person_id: int, activity: Activity) -> None:
+        """The store now holds this reference."""
+        wanted = _wanted(activity)
+        if wanted is not None:
+            self._verified.put(person_id, tuple(wanted.values()))
 
 
 def _wanted(activity: Activity) -> dict[str, str | None] | None:

@@ -8,8 +8,9 @@ change state key their own writes on the activity id where a retry must not writ
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from bot.memory import TimedMemory
 
 
 class RecentActivities:
@@ -17,28 +18,14 @@ class RecentActivities:
 
     def __init__(
         self, *, ttl: float = 600.0, size: int = 100_000, monotonic: Callable[[], float] = time.monotonic
-    ):
-        self._ttl = ttl
-        self._size = size
-        self._now = monotonic
-        self._seen: OrderedDict[str, float] = OrderedDict()
+    ) -> None:
+        self._seen = TimedMemory(ttl=ttl, size=size, monotonic=monotonic)
 
     def first_time(self, activity_id: str | None) -> bool:
         """Record the id; False when it was already seen recently."""
         if not activity_id:
             return True
-        now = self._now()
-        self._forget_older_than(now - self._ttl)
-        if activity_id in self._seen:
+        if self._seen.get(activity_id) is not None:
             return False
-        self._seen[activity_id] = now
-        if len(self._seen) > self._size:
-            self._seen.popitem(last=False)
+        self._seen.put(activity_id, True)
         return True
-
-    def _forget_older_than(self, cutoff: float) -> None:
-        while self._seen:
-            oldest, seen_at = next(iter(self._seen.items()))
-            if seen_at >= cutoff:
-                return
-            del self._seen[oldest]

@@ -18,7 +18,7 @@ from adaptive_cards.payloads import PayloadError, action_verb_and_data, submit_d
 from bot.actions import ActionContext, ActionRouter
 from bot.cards import card_activity, card_invoke_response
 from bot.commands import Command, bot_text, parse
-from bot.conversations import forget_install, is_personal, needs_saving, remember
+from bot.conversations import KnownConversations, forget_install, is_personal, needs_saving, remember
 from bot.dedupe import RecentActivities
 from bot.identity import resolve_actor
 from domain.access import Actor
@@ -52,9 +52,11 @@ class TrellisBot(TeamsActivityHandler):
         home_url: str | None = None,
         hr_contact: str | None = None,
         recent: RecentActivities | None = None,
+        known: KnownConversations | None = None,
     ) -> None:
         self._sessions = sessions
         self._recent = recent or RecentActivities()
+        self._known = known or KnownConversations()
         self._clock = clock
         self._router = router
         self._home_url = home_url
@@ -194,14 +196,18 @@ class TrellisBot(TeamsActivityHandler):
 
     async def _identify(self, context: TurnContext) -> Actor | None:
         """Who is talking, in a read-only transaction; the conversation is written only when it changed."""
+        activity = context.activity
         async with read_only(self._sessions) as session:
             actor = await resolve_actor(session, context)
-            stale = actor is not None and await needs_saving(
-                session, person_id=actor.person_id, activity=context.activity
+            if actor is None:
+                return None
+            stale = not self._known.verified(actor.person_id, activity) and await needs_saving(
+                session, person_id=actor.person_id, activity=activity
             )
         if stale:
             async with unit_of_work(self._sessions) as session:
-                await remember(session, person_id=actor.person_id, activity=context.activity)
+                await remember(session, person_id=actor.person_id, activity=activity)
+        self._known.note(actor.person_id, activity)
         return actor
 
     async def _actor(self, session: AsyncSession, context: TurnContext) -> Actor | None:

@@ -211,3 +211,16 @@ async def test_a_body_that_is_not_an_activity_gets_400(teams) -> None:
     async with teams.http.post(teams.endpoint, json={"text": "no type"}) as r:
         assert r.status == 400
     assert fixture("message_personal")["type"] == "message"
+
+
+async def test_a_new_conversation_for_the_same_person_replaces_the_stored_one(
+    alex: TeamsUser, sessions
+) -> None:
+    await alex.say("hello")
+    alex.conversation_id = "a:1" + "f" * 60  # Teams gave Alex a new 1:1 chat (e.g. after a reinstall)
+    await alex.say("hello")
+    async with sessions() as session:
+        ref = await session.scalar(
+            select(ConversationRef).join(Person).where(Person.aad_object_id == alex.aad_object_id)
+        )
+    assert ref.conversation_id == alex.conversation_id
