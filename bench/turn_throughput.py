@@ -91,6 +91,20 @@ async def drive(url: str, batch: list[dict], concurrency: int) -> float:
     return len(batch) / elapsed
 
 
+async def check_people_recognised(database: str, people: int) -> None:
+    """After the warm-up everyone has a stored conversation; if not, Trellis is serving another database."""
+    engine = create_engine(database.replace("sqlite://", "sqlite+aiosqlite://"))
+    try:
+        async with engine.connect() as conn:
+            stored = (await conn.execute(text("SELECT count(*) FROM conversation_refs"))).scalar_one()
+    finally:
+        await engine.dispose()
+    if stored < people:
+        raise RuntimeError(
+            f"Trellis recognised {stored} of {people} people: it is not serving the seeded database"
+        )
+
+
 def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -142,7 +156,7 @@ async def run(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> Non
         [PYTHON, "-m", "trellis", "serve"],
         env={
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": database,
             "PORT": str(trellis_port),
             "LOG_LEVEL": "WARNING",
         },
@@ -163,6 +177,8 @@ async def run(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> Non
                     activity["id"] = str(int(activity["id"]) + offset)
                 offset += args.turns
                 rate = await drive(url, batch, args.concurrency)
+                if round_no == 0 and name == "trellis":
+                    await check_people_recognised(database, len(people))
                 if round_no:
                     rates[name].append(rate)
                     print(f"round {round_no}: {name:13s} {rate:8.0f} turns/s", flush=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +34,10 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     kwargs.setdefault("connect_args", {"timeout": 30})
-    # SQLite has one writer, so more connections only add waiting: in SQLite's busy handler (sleeps of
-    # up to 100 ms) instead of the pool's asyncio queue, plus a thread and PRAGMAs per overflow connection.
-    kwargs.setdefault("pool_size", 1)
+    # Lookups run without a transaction and, with WAL, side by side; writers take turns on the
+    # engine's write lock (storage.uow) so they never spin in SQLite's busy handler. A fixed pool: each
+    # extra connection is a thread and PRAGMAs, so none are opened and closed under load.
+    kwargs.setdefault("pool_size", 4)
     kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
 
@@ -64,6 +67,16 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (views are built from them)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_write_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(bind: Any) -> asyncio.Lock | None:
+    """The lock writers take turns on, for an SQLite engine (SQLite has one writer at a time)."""
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return None
+    return _write_locks.setdefault(bind.sync_engine, asyncio.Lock())
 
 
 def read_only_options(bind: Any) -> dict[str, Any]:

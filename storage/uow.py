@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.engine import read_only_options
+from storage.engine import read_only_options, write_lock
 
 
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """Commit what the block did, or roll all of it back if it raised."""
-    async with sessions() as session:
+    lock = write_lock(sessions.kw.get("bind"))
+    async with lock or contextlib.nullcontext(), sessions() as session:
         try:
             yield session
             await session.commit()

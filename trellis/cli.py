@@ -146,7 +146,8 @@ async def _import(settings: config.Settings, rows: list, tenant_id: str | None) 
 def _demo_seed(settings: config.Settings, args: argparse.Namespace) -> int:
     if args.people < demo.MIN_PEOPLE:
         print(
-            f"trellis: --people must be at least {demo.MIN_PEOPLE} (a CEO, VPs, managers and their reports)"
+            f"trellis: --people must be at least {demo.MIN_PEOPLE} (a CEO, VPs, managers and their reports)",
+            file=sys.stderr,
         )
         return 2
     return asyncio.run(_seed(settings, args.people, args.seed))
