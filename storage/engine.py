@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -33,7 +35,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("connect_args", {"timeout": 30})
+    path = database or ":memory:"
+    kwargs.setdefault("async_creator", lambda: _InlineReadsConnection(_sqlite_connector(path), 64))
     # Lookups run without a transaction and, with WAL, side by side; writers take turns on the
     # engine's write lock (storage.uow) so they never spin in SQLite's busy handler. A fixed pool: each
     # extra connection is a thread and PRAGMAs, so none are opened and closed under load.
@@ -57,11 +60,37 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine
         # ...and start write transactions as the writer. SQLite has one writer at a time anyway; taking
         # the lock up front turns "read, then fail to upgrade" (SQLITE_BUSY, no retry) into a short wait.
         # Readers (READ_ONLY) open no transaction: they take no lock, never queue behind a writer, and
-        # save two round trips to SQLite's thread.
-        if not connection.get_execution_options().get(READ_ONLY_OPTION):
+        # save two round trips to SQLite's thread; their calls also run inline (_InlineReadsConnection).
+        read_only = bool(connection.get_execution_options().get(READ_ONLY_OPTION))
+        driver = connection.connection.driver_connection
+        if isinstance(driver, _InlineReadsConnection):
+            driver.inline = read_only
+        if not read_only:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _sqlite_connector(path: str) -> Any:
+    # check_same_thread off: a connection is used by one session at a time, but its calls may run on
+    # aiosqlite's thread (writes) or on the event loop (reads), never both at once.
+    return lambda: sqlite3.connect(path, timeout=30, check_same_thread=False)
+
+
+class _InlineReadsConnection(aiosqlite.Connection):
+    """An aiosqlite connection that runs calls on the event loop while `inline` is set.
+
+    Handing each call to aiosqlite's thread and back costs ~100 µs; an indexed lookup costs a few. Only
+    lookups run inline: in WAL mode a reader never waits for a writer's lock, so they cannot stall the
+    loop on another process, while writes (which may wait up to the busy timeout) keep the thread.
+    """
+
+    inline = False
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.inline and self._connection is not None:
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
