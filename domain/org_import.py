@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Invalid
+from storage.bulk import Progress, batches, progress_advancer
 from storage.models import Person, utcnow
 
 COLUMNS = (
@@ -36,8 +37,6 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("email", "display_name")
 DEFAULT_TIME_ZONE = "UTC"
-BATCH_SIZE = 1000
-_T = TypeVar("_T")
 
 # Deliberately loose: the mail system is the judge of deliverability; this only catches typos and
 # shifted columns (a name in the email column).
@@ -45,9 +44,6 @@ _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _BOM = "\ufeff"
-
-# A progress sink: a callable (n_done, total) or a tqdm-like object with update() and total.
-Progress = Callable[[int, int], Any] | Any
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -530,7 +526,7 @@ async def import_people(
     plan = _check(rows, directory, tenant_id)
     if plan.problems:
         raise ImportRejected(plan.problems)
-    tick = _progress(progress, len(rows))
+    tick = progress_advancer(progress, len(rows))
     values = [_values(row, target, tenant_id) for row, target in zip(rows, plan.targets, strict=True)]
     changed = [
         i for i, target in enumerate(plan.targets) if target is not None and _differs(values[i], target)
@@ -582,7 +578,7 @@ async def _update_people(
         .where(table.c.id == bindparam("b_id"))
         .values({name: bindparam(f"b_{name}") for name in (*changes[0][1], "updated_at")})
     )
-    for batch in _batches(changes):
+    for batch in batches(changes):
         params = [
             {"b_id": person_id, "b_updated_at": now, **{f"b_{k}": v for k, v in values.items()}}
             for person_id, values in batch
@@ -602,7 +598,7 @@ async def _insert_people(
     # INSERT per row on SQLite, twenty times slower.
     statement = table.insert().returning(table.c.email, table.c.id)
     ids: list[int] = []
-    for batch in _batches(values):
+    for batch in batches(values):
         id_of = dict((await session.execute(statement, batch)).all())
         ids.extend(id_of[row["email"]] for row in batch)
         tick(len(batch))
@@ -628,7 +624,7 @@ async def _set_managers(
         .where(table.c.id == bindparam("b_id"))
         .values(manager_id=bindparam("b_manager_id"), updated_at=utcnow())
     )
-    for batch in _batches(moves):
+    for batch in batches(moves):
         await session.execute(statement, batch)
     return moved
 
@@ -639,26 +635,3 @@ def _manager_id(row: ImportRow, plan: _Plan, ids: Sequence[int], directory: Dire
     if row.manager_key in plan.first_row:
         return ids[plan.first_row[row.manager_key]]
     return directory.by_email[row.manager_key].id
-
-
-def _batches(items: Sequence[_T], size: int = BATCH_SIZE) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _progress(progress: Progress | None, total: int) -> Callable[[int], None]:
-    """Adapt a callable (done, total) or a tqdm bar to one `advance(n)` function."""
-    if progress is None:
-        return lambda n: None
-    if hasattr(progress, "update"):
-        if getattr(progress, "total", None) is None:
-            progress.total = total
-        return lambda n: progress.update(n) if n else None
-    done = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(done, total)
-
-    return advance

@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bulk import BATCH_SIZE, batches, progress_advancer
 from storage.models import Person, Position, RoleGrant
 
 # The Playground's ids are not strict GUIDs (13 digits in the last group): stored as-is, as Teams sends them.
@@ -26,8 +27,6 @@ DEMO_DOMAIN = "contoso.example"
 DEMO_AS_OF = date(2025, 6, 30)  # hire dates are drawn before this, so the output never depends on today
 FOUNDED = date(2014, 3, 3)
 MIN_PEOPLE = 15
-BATCH_SIZE = 1000
-_T = TypeVar("_T")
 
 # Role names as domain.access.Role spells them (storage sits below domain and cannot import it).
 HR_ADMIN = "hr_admin"
@@ -571,7 +570,7 @@ async def seed(
             "empty database."
         )
     demo = generate(people, seed)
-    tick = _progress(progress, len(demo))
+    tick = progress_advancer(progress, len(demo))
     ids = await _insert_people(session, demo, tick)
     positions = await _insert_positions(session, demo, ids)
     grants = await _insert_role_grants(session, demo, ids)
@@ -639,7 +638,7 @@ async def _insert_positions(session: AsyncSession, demo: Sequence[DemoPerson], i
         for p in demo
         if p.heads_position
     ]
-    for batch in _batches(rows):
+    for batch in batches(rows):
         await session.execute(Position.__table__.insert(), batch)
     return len(rows)
 
@@ -652,26 +651,3 @@ async def _insert_role_grants(session: AsyncSession, demo: Sequence[DemoPerson],
     if rows:
         await session.execute(RoleGrant.__table__.insert(), rows)
     return len(rows)
-
-
-def _batches(items: Sequence[_T], size: int = BATCH_SIZE) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _progress(progress: Any | None, total: int) -> Callable[[int], None]:
-    """Adapt a callable (done, total) or a tqdm bar to one `advance(n)` function."""
-    if progress is None:
-        return lambda n: None
-    if hasattr(progress, "update"):
-        if getattr(progress, "total", None) is None:
-            progress.total = total
-        return lambda n: progress.update(n)
-    done = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(done, total)
-
-    return advance

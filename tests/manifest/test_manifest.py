@@ -86,7 +86,7 @@ def _bundled_schema(manifest_version: str) -> dict[str, Any]:
         / "MicrosoftTeams.schema.json"
     )
     if not path.exists():
-        pytest.skip(f"{path} is missing; run npm install in the repository root")
+        pytest.fail(f"{path} is missing: run `make test`, which installs the node packages", pytrace=False)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -110,7 +110,7 @@ def test_schema_url_points_at_the_emitted_manifest_version(manifest: dict[str, A
 def _node_validate(manifest: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     node = shutil.which("node")
     if node is None or not APP_MANIFEST_PKG.exists():
-        pytest.skip("node or @microsoft/app-manifest is not installed")
+        pytest.fail("node or @microsoft/app-manifest is missing: run `make test`", pytrace=False)
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     return subprocess.run(

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import jwt
 from aiohttp import web
@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from .connector import BackgroundServer, ConnectorStandIn
+from .background import BackgroundServer, ServedInBackground
+from .connector import ConnectorStandIn
 from .identity import SigningKey
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -41,7 +42,7 @@ TEAMS_CHANNEL = "msteams"
 KeyName = Literal["channel", "webchat", "attacker"]
 
 
-class BotFrameworkTokenStandIn:
+class BotFrameworkTokenStandIn(ServedInBackground):
     """login.botframework.com: OpenID metadata, endorsed signing keys, and Bot Connector tokens."""
 
     def __init__(self) -> None:
@@ -53,19 +54,6 @@ class BotFrameworkTokenStandIn:
         self.attacker_key = SigningKey.generate("attacker")
         self.requests: list[str] = []
         self._server = BackgroundServer(self._make_app)
-
-    async def start(self) -> None:
-        await self._server.start()
-
-    async def close(self) -> None:
-        await self._server.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     @property
     def metadata_url(self) -> str:

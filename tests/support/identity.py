@@ -13,7 +13,7 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import jwt
 from aiohttp import web
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from .connector import BackgroundServer
+from .background import BackgroundServer, ServedInBackground
 
 DEFAULT_TENANT_ID = "6f1c3b9e-2a7d-4c58-9e0f-3d2b8a1c7e45"
 DEFAULT_CLIENT_ID = "0b7d4e2a-91c3-4f6e-8a5d-2c9e7f1b3a60"
@@ -94,7 +94,7 @@ class SigningKey:
         }
 
 
-class IdentityProviderStandIn:
+class IdentityProviderStandIn(ServedInBackground):
     """Local OpenID Connect metadata + JWKS server and an Entra-shaped access-token minter."""
 
     def __init__(
@@ -112,23 +112,6 @@ class IdentityProviderStandIn:
         self.attacker_key = SigningKey.generate("attacker")
         self.requests: list[str] = []  # paths served, to check key caching
         self._server = BackgroundServer(self._make_app)
-
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Start listening on 127.0.0.1 on a free port."""
-        await self._server.start()
-
-    async def close(self) -> None:
-        """Stop listening."""
-        await self._server.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # -- addresses ---------------------------------------------------------------------------------
 

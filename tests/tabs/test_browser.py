@@ -86,7 +86,9 @@ TEXT_SELECTORS = [
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        pytest.fail(
+            "Chromium is not installed: `make test` installs it (apt-get install chromium)", pytrace=False
+        )
     async with async_playwright() as playwright:
         # launch() gives every run a fresh temporary profile (user data dir).
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -286,7 +286,7 @@ async def test_pages_use_no_inline_script_or_style(http: aiohttp.ClientSession) 
 
 async def test_teams_js_is_served_from_our_origin(http: aiohttp.ClientSession, tab_settings) -> None:
     if tab_settings.teams_js_path is None:
-        pytest.skip("node_modules/@microsoft/teams-js is not installed")
+        pytest.fail("node_modules/@microsoft/teams-js is missing: run `make test`", pytrace=False)
     _, html = await _page(http, "/tabs/signin")
     assert '<script src="/tabs/static/vendor/teams-js.min.js" defer></script>' in html
     async with http.get("/tabs/static/vendor/teams-js.min.js") as response:
