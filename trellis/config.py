@@ -38,6 +38,29 @@ class SsoSettings:
 
 
 @dataclass(frozen=True)
+class DirectorySettings:
+    """Microsoft Entra ID and Graph: where the org chart comes from, and how Trellis signs in to read it."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    certificate_path: str | None = None
+    certificate_thumbprint: str | None = None
+    authority_host: str = "https://login.microsoftonline.com"
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    teams_app_catalog_id: str | None = None
+    sync_interval_minutes: int = 0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.tenant_id and self.client_id and (self.client_secret or self.certificate_path))
+
+    @property
+    def authority(self) -> str:
+        return f"{self.authority_host}/{self.tenant_id}"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Trellis is configured with."""
 
@@ -62,6 +85,7 @@ class Settings:
     allowed_service_hosts: tuple[str, ...] = ()
     log_level: str = "INFO"
     hr_contact: str | None = None
+    directory: DirectorySettings = field(default_factory=lambda: DirectorySettings("", ""))
 
     @property
     def production(self) -> bool:
@@ -109,6 +133,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         allowed_service_hosts=_service_hosts(env, production=bool(app_id)),
         log_level=_log_level(env),
         hr_contact=env.get("TRELLIS_HR_CONTACT") or None,
+        directory=_directory(env, app_id=app_id, app_password=app_password, tenant_id=tenant_id),
     )
 
 
@@ -198,6 +223,33 @@ def _tenant(value: str) -> str:
         return str(UUID(value.strip()))
     except ValueError:
         raise ConfigError(f"TAB_SSO_ALLOWED_TENANTS must be tenant GUIDs, not {value.strip()!r}") from None
+
+
+def _directory(
+    env: Mapping[str, str], *, app_id: str, app_password: str, tenant_id: str
+) -> DirectorySettings:
+    # The directory is read with the bot's own app registration unless another one is named.
+    client_id = _guid_or_empty(env, "GRAPH_CLIENT_ID") or app_id
+    certificate = env.get("GRAPH_CLIENT_CERTIFICATE", "").strip() or None
+    thumbprint = env.get("GRAPH_CLIENT_CERTIFICATE_THUMBPRINT", "").strip() or None
+    if certificate and not thumbprint:
+        raise ConfigError("GRAPH_CLIENT_CERTIFICATE_THUMBPRINT is required with GRAPH_CLIENT_CERTIFICATE")
+    interval = env.get("DIRECTORY_SYNC_INTERVAL_MINUTES", "0").strip() or "0"
+    if not interval.isdigit():
+        raise ConfigError(
+            f"DIRECTORY_SYNC_INTERVAL_MINUTES must be a whole number of minutes, not {interval!r}"
+        )
+    return DirectorySettings(
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=env.get("GRAPH_CLIENT_SECRET", "") or app_password,
+        certificate_path=certificate,
+        certificate_thumbprint=thumbprint,
+        authority_host=_url(env, "ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com"),
+        graph_base_url=_url(env, "GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0"),
+        teams_app_catalog_id=env.get("TEAMS_APP_CATALOG_ID", "").strip() or None,
+        sync_interval_minutes=int(interval),
+    )
 
 
 def _log_level(env: Mapping[str, str]) -> str:
