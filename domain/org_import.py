@@ -12,16 +12,25 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Invalid
+from domain.org_people import (
+    DEFAULT_TIME_ZONE,
+    Directory,
+    DirectoryEntry,
+    find_cycles,
+    insert_people,
+    load_directory,
+    update_people,
+)
 from storage.bulk import Progress, batches, progress_advancer
 from storage.models import Person, utcnow
 
@@ -36,7 +45,6 @@ COLUMNS = (
     "hire_date",
 )
 REQUIRED_COLUMNS = ("email", "display_name")
-DEFAULT_TIME_ZONE = "UTC"
 
 # Deliberately loose: the mail system is the judge of deliverability; this only catches typos and
 # shifted columns (a name in the email column).
@@ -112,59 +120,6 @@ class ImportResult:
 
     def __str__(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-
-
-@dataclass(frozen=True, slots=True)
-class DirectoryEntry:
-    """A person already in the directory, as the import needs to see them."""
-
-    id: int
-    email: str
-    aad_object_id: str | None = None
-    tenant_id: str | None = None
-    manager_id: int | None = None
-    display_name: str = ""
-    job_title: str | None = None
-    department: str | None = None
-    time_zone: str = DEFAULT_TIME_ZONE
-    hire_date: date | None = None
-    active: bool = True
-
-
-@dataclass
-class Directory:
-    """The people already stored, indexed once so 100,000 rows need no query per row."""
-
-    entries: dict[int, DirectoryEntry] = field(default_factory=dict)
-    by_email: dict[str, DirectoryEntry] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, entries: Iterable[DirectoryEntry]) -> Directory:
-        """Index existing people by id and by (case-insensitive) email."""
-        directory = cls()
-        for entry in entries:
-            directory.entries[entry.id] = entry
-            directory.by_email[entry.email.lower()] = entry
-        return directory
-
-    def by_aad(self, tenant_id: str | None) -> dict[str, DirectoryEntry]:
-        """Existing people by Entra object id, as seen from `tenant_id`.
-
-        A person stored without a tenant matches any tenant (single-tenant deployments often import
-        before they know their tenant id), like domain.org.person_for_teams_user; an exact tenant wins.
-        """
-        index: dict[str, DirectoryEntry] = {}
-        exact: set[str] = set()
-        for entry in self.entries.values():
-            if not entry.aad_object_id:
-                continue
-            aad = entry.aad_object_id.lower()
-            if tenant_id is not None and entry.tenant_id == tenant_id:
-                index[aad] = entry
-                exact.add(aad)
-            elif (entry.tenant_id is None or tenant_id is None) and aad not in exact:
-                index[aad] = entry
-        return index
 
 
 # --- parsing -----------------------------------------------------------------------------------------
@@ -438,7 +393,7 @@ def _cycles(
             manager_of[node] = manager
     return [
         RowProblem(line_of[node], _cycle_reason(cycle, node, label))
-        for cycle in _find_cycles(manager_of)
+        for cycle in find_cycles(manager_of)
         for node in cycle
         if node in line_of
     ]
@@ -453,24 +408,6 @@ def _manager_node(
         return node_of_row[first_row[row.manager_key]]
     entry = directory.by_email.get(row.manager_key)
     return ("p", entry.id) if entry is not None else None
-
-
-def _find_cycles(manager_of: Mapping[_Node, _Node]) -> list[list[_Node]]:
-    """Each cycle once, in reporting order (every node has at most one manager, so a walk suffices)."""
-    state: dict[_Node, int] = {}  # 1 = on the current walk, 2 = done
-    cycles: list[list[_Node]] = []
-    for start in manager_of:
-        walk: list[_Node] = []
-        node: _Node | None = start
-        while node is not None and node not in state:
-            state[node] = 1
-            walk.append(node)
-            node = manager_of.get(node)
-        if node is not None and state[node] == 1:
-            cycles.append(walk[walk.index(node) :])
-        for visited in walk:
-            state[visited] = 2
-    return cycles
 
 
 def _cycle_reason(cycle: list[_Node], start: _Node, label: Mapping[_Node, str]) -> str:
@@ -494,26 +431,6 @@ def _one_per_reason(problems: list[RowProblem]) -> list[RowProblem]:
 # --- applying ----------------------------------------------------------------------------------------
 
 
-async def load_directory(session: AsyncSession) -> Directory:
-    """Every stored person, in one query (active or not: an email stays taken when someone leaves)."""
-    result = await session.execute(
-        select(
-            Person.id,
-            Person.email,
-            Person.aad_object_id,
-            Person.tenant_id,
-            Person.manager_id,
-            Person.display_name,
-            Person.job_title,
-            Person.department,
-            Person.time_zone,
-            Person.hire_date,
-            Person.active,
-        )
-    )
-    return Directory.of(DirectoryEntry(*row) for row in result)
-
-
 async def import_people(
     session: AsyncSession,
     rows: Sequence[ImportRow],
@@ -534,9 +451,9 @@ async def import_people(
     new = [i for i, target in enumerate(plan.targets) if target is None]
     ids = [target.id if target is not None else 0 for target in plan.targets]
     tick(len(rows) - len(changed) - len(new))
-    await _update_people(session, [(ids[i], values[i]) for i in changed], tick)
+    await update_people(session, [(ids[i], values[i]) for i in changed], tick)
     for index, person_id in zip(
-        new, await _insert_people(session, [values[i] for i in new], tick), strict=True
+        new, await insert_people(session, [values[i] for i in new], tick), strict=True
     ):
         ids[index] = person_id
     moved = await _set_managers(session, rows, plan, ids, directory)
@@ -564,45 +481,6 @@ def _values(row: ImportRow, target: DirectoryEntry | None, tenant_id: str | None
 
 def _differs(values: Mapping[str, Any], entry: DirectoryEntry) -> bool:
     return any(getattr(entry, name) != value for name, value in values.items())
-
-
-async def _update_people(
-    session: AsyncSession, changes: list[tuple[int, dict[str, Any]]], tick: Callable[[int], None]
-) -> None:
-    if not changes:
-        return
-    table = Person.__table__
-    now = utcnow()
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in (*changes[0][1], "updated_at")})
-    )
-    for batch in batches(changes):
-        params = [
-            {"b_id": person_id, "b_updated_at": now, **{f"b_{k}": v for k, v in values.items()}}
-            for person_id, values in batch
-        ]
-        await session.execute(statement, params)
-        tick(len(batch))
-
-
-async def _insert_people(
-    session: AsyncSession, values: list[dict[str, Any]], tick: Callable[[int], None]
-) -> list[int]:
-    """Insert new people without managers; their ids come back in the order given."""
-    if not values:
-        return []
-    table = Person.__table__
-    # Correlate by the unique email: asking for rows back in parameter order makes SQLAlchemy send one
-    # INSERT per row on SQLite, twenty times slower.
-    statement = table.insert().returning(table.c.email, table.c.id)
-    ids: list[int] = []
-    for batch in batches(values):
-        id_of = dict((await session.execute(statement, batch)).all())
-        ids.extend(id_of[row["email"]] for row in batch)
-        tick(len(batch))
-    return ids
 
 
 async def _set_managers(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -68,10 +69,41 @@ class Person(TimestampMixin, Base):
     hire_date: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    # An HR admin chose this manager: directory syncs leave it alone until the override is cleared.
+    manager_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    office_location: Mapped[str | None] = mapped_column(String(200))
+    # When the directory last created or changed this person (not every sync that saw them unchanged).
+    directory_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # People are never deleted (reviews and history point at them); leaving sets this and active=False.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     manager: Mapped[Person | None] = relationship(remote_side=[id], back_populates="reports")
     reports: Mapped[list[Person]] = relationship(back_populates="manager")
     roles: Mapped[list[RoleGrant]] = relationship(back_populates="person", cascade="all, delete-orphan")
+
+
+class DirectorySyncState(Base):
+    """Where the directory sync of one Entra tenant stands: Graph's delta link for the next run."""
+
+    __tablename__ = "directory_sync_state"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delta_link: Mapped[str | None] = mapped_column(Text)
+    last_full_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AppInstallation(Base):
+    """Trellis installed for a person through Graph, so the bot can reach them before they open it."""
+
+    __tablename__ = "app_installations"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # requested | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class RoleGrant(Base):

@@ -13,6 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import routes as bot_routes
+from directory.errors import DirectoryError
+from directory.graph import GraphClient
+from directory.sync import sync_directory
+from directory.tokens import TokenSource
 from domain.clock import Clock, system_clock
 from storage import demo
 from storage.engine import READ_ONLY, create_engine, session_factory
@@ -50,6 +54,8 @@ def create_app(
     app.router.add_get("/", _index)
     if run_sender:
         app.cleanup_ctx.append(_background(runtime.sender.run))
+    if settings.directory.configured and settings.directory.sync_interval_minutes > 0:
+        app.cleanup_ctx.append(_background(lambda: _sync_directory_every(settings, sessions, clock)))
     if own_engine:
         app.on_cleanup.append(lambda _app: engine.dispose())
     return app
@@ -105,6 +111,21 @@ def _background(job) -> object:  # type: ignore[no-untyped-def]
             await task
 
     return context
+
+
+async def _sync_directory_every(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """The scheduled directory sync: at start-up, then every DIRECTORY_SYNC_INTERVAL_MINUTES."""
+    directory = settings.directory
+    async with GraphClient(directory, TokenSource(directory)) as graph:
+        while True:
+            try:
+                report = await sync_directory(sessions, graph, tenant_id=directory.tenant_id, now=clock())
+                log.info("%s", report.render(limit=5))
+            except DirectoryError as error:
+                log.error("directory sync failed: %s", error)
+            await asyncio.sleep(directory.sync_interval_minutes * 60)
 
 
 async def _healthz(request: web.Request) -> web.Response:

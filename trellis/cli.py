@@ -6,13 +6,20 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from tqdm import tqdm
 
+from directory.errors import DirectoryError
+from directory.graph import GraphClient
+from directory.install import install_for_unreachable
+from directory.sync import sync_directory
+from directory.tokens import TokenSource
 from domain import org_import
+from domain.clock import system_clock
 from storage import demo, migrate
 from storage.engine import create_engine, session_factory
 from storage.uow import unit_of_work
@@ -55,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         "--tenant", help="Entra tenant id of the imported people (default: MicrosoftAppTenantId)"
     )
     importer.set_defaults(run=_org_import)
+
+    sync = org.add_parser("sync", help="bring people in line with Microsoft Entra ID (through Graph)")
+    sync.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    sync.add_argument("--full", action="store_true", help="read the whole directory, not only what changed")
+    sync.set_defaults(run=_org_sync)
+    install = org.add_parser("install", help="install Trellis for active people who have no chat with it yet")
+    install.set_defaults(run=_org_install)
 
     demo_cmd = commands.add_parser("demo", help="the demo organization").add_subparsers(
         required=True, metavar="ACTION"
@@ -141,6 +155,69 @@ async def _import(settings: config.Settings, rows: list, tenant_id: str | None) 
                 )
     finally:
         await engine.dispose()
+
+
+def _org_sync(settings: config.Settings, args: argparse.Namespace) -> int:
+    return _with_directory(settings, lambda sessions, graph: _sync(settings, sessions, graph, args))
+
+
+async def _sync(settings: config.Settings, sessions: Any, graph: Any, args: argparse.Namespace) -> int:
+    with tqdm(unit="user", desc="directory", disable=not sys.stderr.isatty()) as bar:
+        report = await sync_directory(
+            sessions,
+            graph,
+            tenant_id=settings.directory.tenant_id,
+            now=system_clock(),
+            full=args.full,
+            dry_run=args.dry_run,
+            on_page=bar.update,
+        )
+    print(report)
+    return 0
+
+
+def _org_install(settings: config.Settings, _args: argparse.Namespace) -> int:
+    if not settings.directory.teams_app_catalog_id:
+        print(
+            "trellis: set TEAMS_APP_CATALOG_ID (Trellis's id in your org's app catalog) first.",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def install(sessions: Any, graph: Any) -> int:
+        report = await install_for_unreachable(
+            sessions, graph, teams_app_id=settings.directory.teams_app_catalog_id
+        )
+        print(report)
+        return 1 if report.failed else 0
+
+    return _with_directory(settings, install)
+
+
+def _with_directory(settings: config.Settings, job: Callable[[Any, Any], Awaitable[int]]) -> int:
+    """Run a job with the store and a Graph client; directory problems end in one clear line."""
+    if not settings.directory.configured:
+        print(
+            "trellis: the directory is not configured: set MicrosoftAppTenantId and MicrosoftAppId with "
+            "MicrosoftAppPassword (or GRAPH_CLIENT_ID with GRAPH_CLIENT_SECRET).",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            async with GraphClient(settings.directory, TokenSource(settings.directory)) as graph:
+                return await job(session_factory(engine), graph)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DirectoryError as error:
+        print(f"trellis: {error}", file=sys.stderr)
+        return 1
 
 
 def _demo_seed(settings: config.Settings, args: argparse.Namespace) -> int:
