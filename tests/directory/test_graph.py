@@ -9,7 +9,6 @@ from datetime import date
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from directory.errors import DeltaExpired, GraphUnavailable, InstallFailed
 from directory.graph import GraphClient, GraphPage, RateLimiter, to_directory_user
@@ -30,19 +29,6 @@ ALL_FIELDS = frozenset(
         "manager_id",
     }
 )
-
-
-@pytest_asyncio.fixture
-async def graph() -> AsyncIterator[GraphStandIn]:
-    async with GraphStandIn(page_size=3) as stand_in:
-        yield stand_in
-
-
-@pytest_asyncio.fixture
-async def client(graph: GraphStandIn) -> AsyncIterator[GraphClient]:
-    settings = graph.settings()
-    async with aiohttp.ClientSession() as http:
-        yield GraphClient(settings, TokenSource(settings, verify=graph.ca_file), http=http, backoff_base=0.01)
 
 
 def org(graph: GraphStandIn) -> dict[str, str]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import aiohttp
-import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,26 +11,12 @@ from adaptive_cards.elements import card, text
 from bot.routes import BOT
 from directory.graph import GraphClient
 from directory.install import MAX_ATTEMPTS, install_for_unreachable
-from directory.tokens import TokenSource
 from storage import demo, outbox
 from storage.models import AppInstallation, ConversationRef, Person
 from storage.uow import unit_of_work
 from tests.support.graph import DEFAULT_TEAMS_APP_ID, GraphStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def graph() -> AsyncIterator[GraphStandIn]:
-    async with GraphStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest_asyncio.fixture
-async def client(graph: GraphStandIn) -> AsyncIterator[GraphClient]:
-    settings = graph.settings()
-    async with aiohttp.ClientSession() as http:
-        yield GraphClient(settings, TokenSource(settings, verify=graph.ca_file), http=http, backoff_base=0.01)
 
 
 async def person(

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
-import aiohttp
-import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.graph import GraphClient
 from directory.sync import sync_directory
-from directory.tokens import TokenSource
 from storage.models import Person
 from tests.support.graph import GraphStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def graph() -> AsyncIterator[GraphStandIn]:
-    async with GraphStandIn(page_size=3) as stand_in:
-        yield stand_in
-
-
-@pytest_asyncio.fixture
-async def client(graph: GraphStandIn) -> AsyncIterator[GraphClient]:
-    settings = graph.settings()
-    async with aiohttp.ClientSession() as http:
-        yield GraphClient(settings, TokenSource(settings, verify=graph.ca_file), http=http, backoff_base=0.01)
 
 
 def company(graph: GraphStandIn) -> dict[str, str]:
