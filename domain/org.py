@@ -72,6 +72,11 @@ async def person_for_teams_user(
     )
 
 
+async def person_id_by_email(session: AsyncSession, email: str) -> int | None:
+    """The person with this work email (stored lowercased), active or not."""
+    return await session.scalar(select(Person.id).where(Person.email == email.strip().lower()))
+
+
 async def get_person(session: AsyncSession, *, actor: Actor, person_id: int) -> PersonView:
     """A colleague's directory entry."""
     rel = await relation_to(session, actor, person_id)

@@ -18,8 +18,11 @@ from directory.graph import GraphClient
 from directory.install import install_for_unreachable
 from directory.sync import sync_directory
 from directory.tokens import TokenSource
-from domain import org_import
+from domain import org, org_import
+from domain.access import load_actor
 from domain.clock import system_clock
+from domain.errors import DomainError, NotFound
+from domain.org_sync import clear_manager_override, set_manager_override
 from storage import demo, migrate
 from storage.engine import create_engine, session_factory
 from storage.uow import unit_of_work
@@ -67,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     sync.add_argument("--full", action="store_true", help="read the whole directory, not only what changed")
     sync.set_defaults(run=_org_sync)
+    override = org.add_parser(
+        "override-manager", help="set someone's manager by hand; directory syncs keep it"
+    )
+    override.add_argument("person", help="work email of the person")
+    override.add_argument("manager", nargs="?", help="work email of their manager (leave out with --clear)")
+    override.add_argument(
+        "--by", required=True, help="work email of the HR admin making the change (audited)"
+    )
+    override.add_argument("--clear", action="store_true", help="hand the manager back to the directory")
+    override.set_defaults(run=_override_manager)
     install = org.add_parser("install", help="install Trellis for active people who have no chat with it yet")
     install.set_defaults(run=_org_install)
 
@@ -192,6 +205,45 @@ def _org_install(settings: config.Settings, _args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
 
     return _with_directory(settings, install)
+
+
+def _override_manager(settings: config.Settings, args: argparse.Namespace) -> int:
+    if not args.clear and not args.manager:
+        print(
+            "trellis: name the manager's email, or pass --clear to hand it back to the directory.",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def override() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            async with unit_of_work(session_factory(engine)) as session:
+                actor = await load_actor(session, await _person(session, args.by))
+                person_id = await _person(session, args.person)
+                if args.clear:
+                    await clear_manager_override(session, actor=actor, person_id=person_id)
+                    return f"{args.person}'s manager is the directory's again (from the next sync)."
+                manager_id = await _person(session, args.manager)
+                await set_manager_override(session, actor=actor, person_id=person_id, manager_id=manager_id)
+                return f"{args.person} now reports to {args.manager}; directory syncs will keep it."
+        finally:
+            await engine.dispose()
+
+    try:
+        print(asyncio.run(override()))
+    except DomainError as refused:
+        print(f"trellis: {refused.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _person(session: Any, email: str) -> int:
+    person_id = await org.person_id_by_email(session, email)
+    if person_id is None:
+        raise NotFound(f"Nobody with the email {email} is in the directory.")
+    return person_id
 
 
 def _with_directory(settings: config.Settings, job: Callable[[Any, Any], Awaitable[int]]) -> int:

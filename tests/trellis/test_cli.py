@@ -385,3 +385,61 @@ async def test_serve_demo_seeds_once_answers_health_and_stops_on_ctrl_c(tmp_path
     assert code == 0, second.output()
     assert "Seeded the demo organization" not in second.output()
     assert f"Trellis is listening on http://127.0.0.1:{second.base_url.rsplit(':', 1)[1]}" in second.output()
+
+
+async def test_hr_overrides_a_manager_by_hand_and_nobody_else_may(tmp_path: Path) -> None:
+    url = _sqlite_url(tmp_path)
+    env = {"DATABASE_URL": url}
+    assert (await trellis("demo", "seed", "--people", "60", cwd=tmp_path, env=env)).code == 0
+
+    refused = await trellis(
+        "org",
+        "override-manager",
+        "adelev@example.com",
+        "lynner@example.com",
+        "--by",
+        "isaiahl@example.com",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert refused.code == 1 and "You don't have access" in refused.stderr and "Traceback" not in refused.stderr
+
+    done = await trellis(
+        "org",
+        "override-manager",
+        "adelev@example.com",
+        "lynner@example.com",
+        "--by",
+        "meganb@example.com",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.code == 0, done.stderr
+    people = await people_by_email(_async_url(url))
+    adele, lynne = people["adelev@example.com"], people["lynner@example.com"]
+    assert adele.manager_id == lynne.id and adele.manager_overridden
+
+    unknown = await trellis(
+        "org",
+        "override-manager",
+        "nobody@example.com",
+        "lynner@example.com",
+        "--by",
+        "meganb@example.com",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert unknown.code == 1 and "nobody@example.com" in unknown.stderr
+
+    cleared = await trellis(
+        "org",
+        "override-manager",
+        "adelev@example.com",
+        "--clear",
+        "--by",
+        "meganb@example.com",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert cleared.code == 0, cleared.stderr
+    assert not (await people_by_email(_async_url(url)))["adelev@example.com"].manager_overridden
