@@ -16,8 +16,6 @@ with BOT_OPENID_METADATA_URL=<metadata_url>.
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 import tempfile
 import time
@@ -27,12 +25,11 @@ from typing import Any, Literal
 
 import jwt
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from .background import BackgroundServer, ServedInBackground
+from .certificates import self_signed
 from .connector import ConnectorStandIn
 from .identity import SigningKey
 
@@ -142,23 +139,7 @@ class TestCertificate:
 
     def __init__(self) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-        now = dt.datetime.now(dt.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
+        certificate = self_signed(key, "127.0.0.1", days=2, addresses=("127.0.0.1",))
         self.pem = certificate.public_bytes(serialization.Encoding.PEM)
         self._key_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -24,7 +24,6 @@ import base64
 import datetime as dt
 import hashlib
 import inspect
-import ipaddress
 import itertools
 import json
 import re
@@ -47,11 +46,11 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
 from trellis.config import DirectorySettings
 
 from .background import BackgroundServer, ServedInBackground
+from .certificates import self_signed
 from .identity import DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID
 
 DEFAULT_CLIENT_SECRET = "trellis-test-secret~0123456789abcdef"
@@ -397,25 +396,7 @@ class GraphStandIn(ServedInBackground):
 
     def _tls_context(self) -> ssl.SSLContext:
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "login.stand-in.test")])
-        now = dt.datetime.now(dt.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
+        certificate = self_signed(key, "login.stand-in.test", days=30, addresses=("127.0.0.1", "localhost"))
         cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
         key_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -892,18 +873,7 @@ def _parse_version(token: str) -> int | None:
 def app_certificate(common_name: str = "trellis-graph-app") -> tuple[str, str, x509.Certificate]:
     """A key and self-signed certificate for certificate credentials: (PEM key+cert, SHA-1 hex, cert)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed(key, common_name, days=365)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ) + certificate.public_bytes(serialization.Encoding.PEM)

@@ -8,7 +8,6 @@ local URL, so the app's issuer checks run unchanged; only `jwks_uri` points here
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import time
 import uuid
@@ -17,12 +16,11 @@ from typing import Any, Literal
 
 import jwt
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from .background import BackgroundServer, ServedInBackground
+from .certificates import self_signed
 
 DEFAULT_TENANT_ID = "6f1c3b9e-2a7d-4c58-9e0f-3d2b8a1c7e45"
 DEFAULT_CLIENT_ID = "0b7d4e2a-91c3-4f6e-8a5d-2c9e7f1b3a60"
@@ -62,18 +60,7 @@ class SigningKey:
     def generate(cls, common_name: str) -> SigningKey:
         """A fresh 2048-bit key with a self-signed certificate (Entra publishes x5c too)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = dt.datetime.now(dt.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365))
-            .sign(key, hashes.SHA256())
-        )
+        certificate = self_signed(key, common_name, days=365)
         der = certificate.public_bytes(serialization.Encoding.DER)
         # Entra's kid equals the certificate's x5t (base64url SHA-1 thumbprint, as RFC 7515 defines it).
         x5t = _b64url(hashlib.sha1(der, usedforsecurity=False).digest())
