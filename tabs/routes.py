@@ -7,15 +7,18 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from directory.errors import ConsentRequired, DirectoryAuthError, DirectoryUnavailable, GraphUnavailable
 from domain import org
 from storage.uow import read_only
 from tabs import sessions as cookies
 from tabs.navigation import HOME, safe_next, signin_url
 from tabs.pages import Pages
+from tabs.people import ADMIN_HINT, CONSENT_MESSAGE, BadQuery, PeopleDirectory, search_local, search_text
 from tabs.sessions import SessionSigner, check_csrf
 from tabs.settings import TabSettings
 from tabs.sso import KeysUnavailable, SigningKeys, TokenRejected, TokenValidator
@@ -47,6 +50,13 @@ class TabsRuntime:
     pages: Pages
     validator: TokenValidator | None
     personas: Mapping[str, tuple[str | None, str]] = field(default_factory=dict)
+    # Graph people search on behalf of the user; None when the directory connection is not configured.
+    people: PeopleDirectory | None = None
+
+    @property
+    def people_search(self) -> bool:
+        """Whether the Home tab offers the people picker (Graph with SSO, or the local directory)."""
+        return (self.people is not None and self.validator is not None) or self.settings.dev_sign_in
 
 
 TABS = web.AppKey("trellis.tabs", TabsRuntime)
@@ -58,8 +68,13 @@ def mount(
     sessions: async_sessionmaker[AsyncSession],
     settings: TabSettings,
     personas: Mapping[str, tuple[str | None, str]] | None = None,
+    people: PeopleDirectory | None = None,
 ) -> None:
-    """Add the /tabs/ pages, /privacy and /terms to the app (install tabs.security.security_headers too)."""
+    """Add the /tabs/ pages, /privacy and /terms to the app (install tabs.security.security_headers too).
+
+    `people` searches Graph as the signed-in user (closed on cleanup); without it the people picker
+    only works with developer sign-in, against the local directory.
+    """
     validator = _validator(settings)
     app[TABS] = TabsRuntime(
         sessions=sessions,
@@ -68,6 +83,7 @@ def mount(
         pages=Pages(teams_js=settings.teams_js_path is not None),
         validator=validator,
         personas=dict(personas or {}) if settings.dev_sign_in else {},
+        people=people,
     )
     router = app.router
     router.add_get("/tabs", _to_home)
@@ -77,6 +93,10 @@ def mount(
     router.add_post("/tabs/session", create_session)
     router.add_post("/tabs/dev-signin", dev_signin)
     router.add_post("/tabs/signout", signout)
+    router.add_get("/tabs/api/people", people_api)
+    router.add_get("/tabs/consent", consent_start)
+    router.add_get("/tabs/consent/end", consent_end)
+    router.add_post("/tabs/consent/end", consent_end)
     for prefix in ("/tabs", ""):
         router.add_get(f"{prefix}/privacy", privacy_page)
         router.add_get(f"{prefix}/terms", terms_page)
@@ -90,6 +110,12 @@ def mount(
             await validator.close()
 
         app.on_cleanup.append(close_validator)
+    if people is not None:
+
+        async def close_people(_app: web.Application) -> None:
+            await people.close()
+
+        app.on_cleanup.append(close_people)
 
 
 def _file(path: Path) -> Handler:
@@ -121,7 +147,9 @@ async def home_page(request: web.Request) -> web.StreamResponse:
         if visitor is None:
             raise _signin_redirect(request)
         view = await org.home(db, actor=visitor.actor)
-    return rt.pages.render(request, "home.html", title="Home", visitor=visitor, view=view)
+    return rt.pages.render(
+        request, "home.html", title="Home", visitor=visitor, view=view, people_search=rt.people_search
+    )
 
 
 async def signin_page(request: web.Request) -> web.StreamResponse:
@@ -249,6 +277,124 @@ async def signout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+# --- people picker and consent ----------------------------------------------------------------------
+
+SSO_NEEDED = "sign in with Teams single sign-on to search people"
+
+
+async def people_api(request: web.Request) -> web.StreamResponse:
+    """GET /tabs/api/people?q=: JSON [{id, displayName, mail, jobTitle}] from Graph as the signed-in user.
+
+    Needs the tab's SSO token (Authorization: Bearer), which is exchanged on behalf of the user; a
+    cookie session cannot be exchanged, so with developer sign-in on it searches the local directory
+    instead, and otherwise it is refused with 401.
+    """
+    rt = request.app[TABS]
+    try:
+        token = bearer_token(request)
+    except TokenRejected as rejected:
+        raise _refuse(request, 401, rejected.reason) from None
+    async with read_only(rt.sessions) as db:
+        if token is None:
+            session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
+            visitor = await from_session(db, session) if rt.settings.dev_sign_in else None
+            if visitor is None:
+                raise _refuse(request, 401, SSO_NEEDED)
+            text = _people_query(request)
+            found = await search_local(db, tenant_id=visitor.actor.tenant_id, text=text)
+            return _people_answer(found, source="local")
+        await _bearer_visitor(request, rt, db, token)
+    text = _people_query(request)
+    if rt.people is None:
+        return _json_error(503, "people search is not configured on this server")
+    try:
+        found = await rt.people.search(token, text)
+    except ConsentRequired as needed:
+        scopes = list(needed.scopes)
+        return web.json_response(
+            {
+                "error": "consent_required",
+                "message": CONSENT_MESSAGE,
+                "scopes": scopes,
+                "consentUrl": "/tabs/consent?" + urlencode({"scope": " ".join(scopes)}),
+                "adminHint": ADMIN_HINT,
+            },
+            status=403,
+            headers={"Cache-Control": "no-store"},
+        )
+    except DirectoryAuthError as error:
+        log.error("people search: the on-behalf-of exchange failed: %s", error)
+        return _json_error(
+            502, "Trellis could not get access to the directory for you; tell your administrator"
+        )
+    except (DirectoryUnavailable, GraphUnavailable) as error:
+        log.warning("people search failed: %s", error)
+        return _json_error(503, "the directory cannot be reached right now; try again in a minute")
+    return _people_answer(found, source="graph")
+
+
+def _people_query(request: web.Request) -> str:
+    try:
+        return search_text(request.query.get("q"))
+    except BadQuery as bad:
+        raise _json_error(400, str(bad)) from None
+
+
+def _people_answer(found: list[dict[str, object]], *, source: str) -> web.Response:
+    response = web.json_response(found, headers={"Cache-Control": "no-store"})
+    response.headers["X-Trellis-People-Source"] = source
+    return response
+
+
+def _json_error(status: int, reason: str) -> web.HTTPException:
+    exc = web.HTTPException(text=json.dumps({"error": reason}), content_type="application/json")
+    exc.set_status(status)
+    exc.headers["Cache-Control"] = "no-store"
+    return exc
+
+
+async def consent_start(request: web.Request) -> web.StreamResponse:
+    """Opened by teams-js authentication.authenticate(): redirect to Entra's consent prompt."""
+    rt = request.app[TABS]
+    if rt.people is None:
+        raise rt.pages.error(
+            request,
+            status=404,
+            title="Nothing to consent to",
+            message="This server does not use Microsoft Graph on your behalf.",
+        )
+    asked = request.query.get("scope", " ".join(rt.people.scopes)).split()
+    # Only the scopes the tabs use: this page must not become a consent prompt for anything else.
+    if not asked or any(scope not in rt.people.scopes for scope in asked):
+        raise rt.pages.error(
+            request,
+            status=400,
+            title="Unknown permission",
+            message="Trellis does not ask for that permission.",
+        )
+    hint = request.query.get("login_hint") or None
+    url = rt.people.consent_url(
+        redirect_uri=rt.settings.public_base_url.rstrip("/") + "/tabs/consent/end",
+        scopes=asked,
+        login_hint=hint if hint and len(hint) <= 320 else None,
+    )
+    raise web.HTTPFound(url)
+
+
+async def consent_end(request: web.Request) -> web.StreamResponse:
+    """Where Entra sends the consent answer: the page tells Teams the outcome and closes the window."""
+    rt = request.app[TABS]
+    answer: Mapping[str, object] = await request.post() if request.method == "POST" else request.query
+    error = answer.get("error")
+    description = answer.get("error_description")
+    reason = None
+    if isinstance(error, str) and error:
+        reason = (
+            error if not isinstance(description, str) else f"{error}: {description.splitlines()[0][:300]}"
+        )
+    return rt.pages.render(request, "consent_end.html", title="Permission", failure=reason)
+
+
 # --- who is asking -----------------------------------------------------------------------------------
 
 
@@ -330,6 +476,7 @@ def _wants_json(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
     return (
         request.path == "/tabs/session"
+        or request.path.startswith("/tabs/api/")
         or "application/json" in accept
         or request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
     )

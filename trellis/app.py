@@ -21,6 +21,7 @@ from domain.clock import Clock, system_clock
 from storage import demo
 from storage.engine import READ_ONLY, create_engine, session_factory
 from tabs import routes as tab_routes
+from tabs.people import PeopleDirectory
 from tabs.security import security_headers
 from tabs.settings import TabSettings
 from trellis.config import Settings
@@ -49,7 +50,13 @@ def create_app(
     app = web.Application(middlewares=[security_headers])
     app[ENGINE] = engine
     runtime = bot_routes.mount(app, sessions=sessions, settings=_bot_settings(settings), clock=clock)
-    tab_routes.mount(app, sessions=sessions, settings=_tab_settings(settings), personas=_personas(settings))
+    tab_routes.mount(
+        app,
+        sessions=sessions,
+        settings=_tab_settings(settings),
+        personas=_personas(settings),
+        people=_people(settings),
+    )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/", _index)
     if run_sender:
@@ -92,6 +99,28 @@ def _tab_settings(settings: Settings) -> TabSettings:
         sso_openid_metadata_url=settings.sso.openid_metadata_url,
         sso_app_id_uri=settings.sso.app_id_uri,
         teams_js_path=TEAMS_JS if TEAMS_JS.exists() else None,
+    )
+
+
+def _people(settings: Settings) -> PeopleDirectory | None:
+    # The people picker exchanges the tab's SSO token on behalf of the user, so it needs both SSO and the
+    # directory's app credentials, and both must be the same app registration (the token's audience).
+    directory = settings.directory
+    if not directory.configured or not settings.sso.enabled:
+        return None
+    if (settings.sso.client_id or "").lower() != directory.client_id.lower():
+        log.warning(
+            "people search is off: the tab SSO app (%s) and the Graph app (%s) differ; on-behalf-of "
+            "needs one app registration for both",
+            settings.sso.client_id,
+            directory.client_id,
+        )
+        return None
+    return PeopleDirectory(
+        TokenSource(directory),
+        graph_base_url=directory.graph_base_url,
+        authority=directory.authority,
+        client_id=directory.client_id,
     )
 
 
