@@ -402,7 +402,9 @@ async def test_hr_overrides_a_manager_by_hand_and_nobody_else_may(tmp_path: Path
         cwd=tmp_path,
         env=env,
     )
-    assert refused.code == 1 and "You don't have access" in refused.stderr and "Traceback" not in refused.stderr
+    assert (
+        refused.code == 1 and "You don't have access" in refused.stderr and "Traceback" not in refused.stderr
+    )
 
     done = await trellis(
         "org",
