@@ -86,6 +86,30 @@ def may_view_talent(actor: Actor, rel: Relation, *, opened_to_line: bool = False
     return rel.in_line and opened_to_line
 
 
+def may_edit_goal(actor: Actor, *, rel: Relation | None, department: str | None) -> bool:
+    """Create, update or close a goal. A person's goal (`rel` to its owner): the person, their line and HR.
+    A team goal (`rel` None, `department` set): that department's managers and HR. The company's goal
+    (both None): HR."""
+    if actor.has(Role.HR_ADMIN):
+        return True
+    if rel is not None:
+        return rel.is_self or rel.in_line
+    if department is not None:
+        return actor.has(Role.MANAGER) and actor.department == department
+    return False
+
+
+def may_view_goal(actor: Actor, *, visibility: str, rel: Relation | None, department: str | None) -> bool:
+    """See a goal. Public: everyone. Team: its department (the owner's, or the team goal's; everyone for
+    the company's). Private: whoever may edit it (for a person: them, their manager line and HR)."""
+    if visibility == "public" or may_edit_goal(actor, rel=rel, department=department):
+        return True
+    if visibility == "team":
+        company_goal = rel is None and department is None
+        return company_goal or (department is not None and actor.department == department)
+    return False
+
+
 def may_administer(actor: Actor) -> bool:
     """Org-wide settings, imports, role grants, audit log."""
     return actor.has(Role.HR_ADMIN)

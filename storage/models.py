@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -189,3 +190,140 @@ class AuditEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --- goals ---------------------------------------------------------------------------------------------
+# Numbers are Float (double precision on PostgreSQL, REAL on SQLite): the same arithmetic on both databases,
+# and key results measure progress, not money that must add up to the cent.
+
+
+class Goal(TimestampMixin, Base):
+    """An objective of a person, a department (team) or the company, for a period; it may align under
+    another goal (parent), whose progress it then counts towards with its weight."""
+
+    __tablename__ = "goals"
+    __table_args__ = (
+        CheckConstraint(
+            "(owner_type = 'person' AND owner_person_id IS NOT NULL AND owner_department IS NULL)"
+            " OR (owner_type = 'department' AND owner_person_id IS NULL AND owner_department IS NOT NULL)"
+            " OR (owner_type = 'company' AND owner_person_id IS NULL AND owner_department IS NULL)",
+            name="one_owner",
+        ),
+        CheckConstraint("period_end >= period_start", name="period_in_order"),
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        # Assigning a template twice for the same person and period must not duplicate the goal.
+        UniqueConstraint(
+            "template_id",
+            "owner_person_id",
+            "period_start",
+            "period_end",
+            name="uq_goals_template_assignment",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(16))  # person | department | company
+    owner_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    owner_department: Mapped[str | None] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    period_label: Mapped[str] = mapped_column(String(32))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    visibility: Mapped[str] = mapped_column(String(16))  # public | team | private
+    kind: Mapped[str] = mapped_column(String(16))  # business | development
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id", ondelete="SET NULL"), index=True)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goal_templates.id", ondelete="SET NULL"), index=True
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    final_score: Mapped[float | None] = mapped_column(Float)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    key_results: Mapped[list[KeyResult]] = relationship(
+        back_populates="goal", cascade="all, delete-orphan", order_by="KeyResult.position"
+    )
+
+
+class KeyResult(TimestampMixin, Base):
+    """A measurable result of a goal: from start to target, currently at current."""
+
+    __tablename__ = "key_results"
+    __table_args__ = (
+        CheckConstraint("target <> start", name="target_differs_from_start"),
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(16))  # number | percent | currency | boolean | milestone
+    unit: Mapped[str | None] = mapped_column(String(32))
+    start: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    current: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # Bumped on every update: a card or form sends the version it showed, so a stale one is detected.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    goal: Mapped[Goal] = relationship(back_populates="key_results")
+
+
+class KeyResultUpdate(Base):
+    """One change of a key result's value: who, when, old → new, why, and how confident they are."""
+
+    __tablename__ = "key_result_updates"
+    __table_args__ = (
+        CheckConstraint("confidence IS NULL OR (confidence >= 1 AND confidence <= 10)", name="confidence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_result_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"), index=True)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    old_value: Mapped[float] = mapped_column(Float)
+    new_value: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    # The key result's version this update produced (the double-click check compares it).
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class GoalTemplate(TimestampMixin, Base):
+    """A goal defined once by HR or a manager, then assigned to many people in one action."""
+
+    __tablename__ = "goal_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    key_results: Mapped[list[KeyResultTemplate]] = relationship(
+        back_populates="template", cascade="all, delete-orphan", order_by="KeyResultTemplate.position"
+    )
+
+
+class KeyResultTemplate(Base):
+    """A key result every goal made from the template starts with."""
+
+    __tablename__ = "key_result_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("goal_templates.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    start: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+
+    template: Mapped[GoalTemplate] = relationship(back_populates="key_results")

@@ -1,0 +1,800 @@
+"""Goals and key results: set, align, update, close, and assign from templates.
+
+Every service checks access (domain/access.py), flushes but never commits, and returns views, not rows.
+Progress rolls up in Python over whole subtrees loaded in a handful of queries (goal_progress.rollup),
+so a tree costs the same few queries however deep or wide it is.
+
+Double-click on Update: a key result carries a version; the card sends the version it showed. The second
+click of a double click arrives with the old version. If the update that moved the key result past that
+version was this actor's, to this same value, the second click is recognised as a repeat and returns the
+current view without writing (one KeyResultUpdate). Anything else on an old version is someone else's
+change: Conflict (KeyResultChanged) carrying the latest view, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import and_, bindparam, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Actor, Relation, Role, may_edit_goal, may_view_goal, require
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.performance.goal_progress import (
+    GoalNode,
+    Metric,
+    Period,
+    Status,
+    goal_status,
+    key_result_progress,
+    number,
+    rollup,
+    validate_key_result,
+    validate_title,
+    validate_value,
+    validate_weight,
+)
+from storage.models import (
+    Goal,
+    GoalTemplate,
+    KeyResult,
+    KeyResultTemplate,
+    KeyResultUpdate,
+    Person,
+)
+
+# Labels the transports show; configurable by replacing them at start-up.
+COMPANY_LABEL = "Company"
+DESCRIPTION_MAX = 4000
+COMMENT_MAX = 2000
+UNIT_MAX = 32
+
+
+class OwnerType(StrEnum):
+    PERSON = "person"
+    DEPARTMENT = "department"
+    COMPANY = "company"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    TEAM = "team"
+    PRIVATE = "private"
+
+
+class Kind(StrEnum):
+    BUSINESS = "business"
+    DEVELOPMENT = "development"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose goal it is: a person, a department (team goal) or the company."""
+
+    type: OwnerType
+    person_id: int | None = None
+    department: str | None = None
+
+    @classmethod
+    def person(cls, person_id: int) -> Owner:
+        return cls(OwnerType.PERSON, person_id=person_id)
+
+    @classmethod
+    def team(cls, department: str) -> Owner:
+        return cls(OwnerType.DEPARTMENT, department=department)
+
+    @classmethod
+    def company(cls) -> Owner:
+        return cls(OwnerType.COMPANY)
+
+
+@dataclass(frozen=True)
+class KeyResultInput:
+    """A key result as a person defines it; `current` defaults to `start`."""
+
+    title: str
+    target: float
+    start: float = 0.0
+    metric: Metric | str = Metric.NUMBER
+    unit: str | None = None
+    current: float | None = None
+    weight: float = 1.0
+
+
+# --- views -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyResultView:
+    id: int
+    title: str
+    metric: str
+    unit: str | None
+    start: float
+    target: float
+    current: float
+    weight: float
+    progress: float  # 0..1
+    version: int
+
+
+@dataclass(frozen=True)
+class GoalView:
+    id: int
+    title: str
+    description: str | None
+    owner_type: str
+    owner_person_id: int | None
+    owner_label: str
+    period: Period
+    visibility: str
+    kind: str
+    weight: float
+    parent_id: int | None
+    progress: float  # 0..1, rolled up over key results and aligned child goals
+    status: Status
+    closed_at: datetime | None
+    final_score: float | None
+    key_results: tuple[KeyResultView, ...]
+    children: tuple[GoalView, ...]  # aligned goals the actor may see (progress counts them all)
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    title: str
+    description: str | None
+    visibility: str
+    kind: str
+    key_results: tuple[KeyResultInput, ...]
+
+
+@dataclass(frozen=True)
+class AssignmentReport:
+    """What assign_template did for each person: created, already had it, or skipped with the reason."""
+
+    created: dict[int, int] = field(default_factory=dict)  # person id → new goal id
+    already_assigned: dict[int, int] = field(default_factory=dict)  # person id → existing goal id
+    skipped: dict[int, str] = field(default_factory=dict)  # person id → why
+
+
+class KeyResultChanged(Conflict):
+    """Someone updated the key result since the card or form showed it; `latest` is the goal as it is now."""
+
+    def __init__(self, message: str, latest: GoalView) -> None:
+        super().__init__(message)
+        self.latest = latest
+
+
+# --- services ----------------------------------------------------------------------------------------
+
+
+async def create_goal(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    title: str,
+    period: Period | str,
+    now: datetime,
+    owner: Owner | None = None,
+    description: str | None = None,
+    visibility: Visibility | str = Visibility.TEAM,
+    kind: Kind | str = Kind.BUSINESS,
+    parent_id: int | None = None,
+    weight: float = 1.0,
+    key_results: Sequence[KeyResultInput] = (),
+) -> GoalView:
+    """Set a goal for oneself, a report, a team or the company, with its key results."""
+    owner = owner or Owner.person(actor.person_id)
+    goal = Goal(
+        title=validate_title(title, "goal"),
+        description=_description(description),
+        visibility=_choice(Visibility, visibility, "visibility"),
+        kind=_choice(Kind, kind, "goal type"),
+        weight=validate_weight(weight),
+        created_by_id=actor.person_id,
+        created_at=now,
+        updated_at=now,
+    )
+    _set_period(goal, period)
+    await _set_owner(session, actor, goal, owner)
+    rows = [_key_result(kr, i, now) for i, kr in enumerate(key_results)]
+    if parent_id is not None:
+        await _check_parent(session, actor, parent_id)
+        goal.parent_id = parent_id
+    goal.key_results = rows
+    session.add(goal)
+    await session.flush()
+    return await _view_one(session, actor, goal.id, now.date())
+
+
+async def align_goal(
+    session: AsyncSession, *, actor: Actor, goal_id: int, parent_id: int | None, now: datetime
+) -> GoalView:
+    """Align a goal under another (or detach it with None); a goal can't align under its own descendant."""
+    goal = await _editable_goal(session, actor, goal_id)
+    if parent_id is not None:
+        await _check_parent(session, actor, parent_id)
+        if parent_id == goal_id or parent_id in await _descendant_ids(session, goal_id):
+            raise Invalid("A goal can't align under itself or under one of the goals aligned to it.")
+    goal.parent_id = parent_id
+    goal.updated_at = now
+    await session.flush()
+    return await _view_one(session, actor, goal_id, now.date())
+
+
+async def update_key_result(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    key_result_id: int,
+    value: object,
+    expected_version: int,
+    now: datetime,
+    comment: str | None = None,
+    confidence: int | None = None,
+) -> GoalView:
+    """Record a new value for a key result (owner, their manager line or HR); returns its goal, rolled up."""
+    kr = await session.get(KeyResult, key_result_id)
+    if kr is None:
+        raise NotFound("That key result does not exist.")
+    goal = await _editable_goal(session, actor, kr.goal_id)
+    if goal.closed_at is not None:
+        raise Invalid("This goal is closed: its key results can't change any more.")
+    new_value = validate_value(Metric(kr.metric), value, target=kr.target)
+    note = _text(comment, COMMENT_MAX, "The comment")
+    if confidence is not None:
+        confidence = _confidence(confidence)
+
+    old_value, version = kr.current, kr.version
+    if version == expected_version:
+        # Compare-and-set: a concurrent update that won the race leaves no row to change here.
+        changed = await session.execute(
+            update(KeyResult)
+            .where(KeyResult.id == key_result_id, KeyResult.version == expected_version)
+            .values(current=new_value, version=expected_version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
+            session.add(
+                KeyResultUpdate(
+                    key_result_id=key_result_id,
+                    by_id=actor.person_id,
+                    at=now,
+                    old_value=old_value,
+                    new_value=new_value,
+                    comment=note,
+                    confidence=confidence,
+                    version=expected_version + 1,
+                )
+            )
+            await session.flush()
+            await session.refresh(kr)
+            return await _view_one(session, actor, goal.id, now.date())
+        await session.refresh(kr)
+
+    if await _is_repeat(session, actor, kr, expected_version, new_value):
+        return await _view_one(session, actor, goal.id, now.date())
+    latest = await _view_one(session, actor, goal.id, now.date())
+    raise KeyResultChanged(
+        f"“{kr.title}” was updated meanwhile (it is now {kr.current:g}): check it and try again.",
+        latest,
+    )
+
+
+async def close_goal(
+    session: AsyncSession, *, actor: Actor, goal_id: int, final_score: float, now: datetime
+) -> GoalView:
+    """Close a goal with a final score (0..1); from then on it counts with that score."""
+    goal = await _editable_goal(session, actor, goal_id)
+    if goal.closed_at is not None:
+        raise Conflict("This goal is already closed.")
+    score = number(final_score, "The final score")
+    if not 0 <= score <= 1:
+        raise Invalid(f"The final score is between 0 and 1 (0 % to 100 %), not {score:g}.")
+    goal.closed_at, goal.final_score, goal.updated_at = now, score, now
+    await session.flush()
+    return await _view_one(session, actor, goal_id, now.date())
+
+
+async def get_goal(session: AsyncSession, *, actor: Actor, goal_id: int, today: date) -> GoalView:
+    """One goal with its key results and the aligned goals the actor may see."""
+    return await _view_one(session, actor, goal_id, today)
+
+
+async def my_goals(session: AsyncSession, *, actor: Actor, today: date) -> list[GoalView]:
+    """The actor's own goals, as trees (a goal aligned under another of theirs appears under it)."""
+    return await _person_goals(session, actor, actor.person_id, today)
+
+
+async def goals_of(session: AsyncSession, *, actor: Actor, person_id: int, today: date) -> list[GoalView]:
+    """Someone's goals the actor may see (all of them for the person, their manager line and HR)."""
+    if await session.get(Person, person_id) is None:
+        raise NotFound("That person is not in the directory.")
+    return await _person_goals(session, actor, person_id, today)
+
+
+async def create_template(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    title: str,
+    now: datetime,
+    description: str | None = None,
+    visibility: Visibility | str = Visibility.TEAM,
+    kind: Kind | str = Kind.BUSINESS,
+    key_results: Sequence[KeyResultInput] = (),
+) -> TemplateView:
+    """Define a goal once (HR or a manager), to assign to many people later."""
+    require(actor.has(Role.HR_ADMIN) or actor.has(Role.MANAGER), "goal templates")
+    template = GoalTemplate(
+        title=validate_title(title, "goal"),
+        description=_description(description),
+        visibility=_choice(Visibility, visibility, "visibility"),
+        kind=_choice(Kind, kind, "goal type"),
+        created_by_id=actor.person_id,
+        created_at=now,
+        updated_at=now,
+    )
+    rows = []
+    for i, kr in enumerate(key_results):
+        metric, start, target = validate_key_result(kr.metric, kr.start, kr.target)
+        rows.append(
+            KeyResultTemplate(
+                position=i,
+                title=validate_title(kr.title, "key result"),
+                metric=metric.value,
+                unit=_text(kr.unit, UNIT_MAX, "The unit"),
+                start=start,
+                target=target,
+                weight=validate_weight(kr.weight, "A key result's weight"),
+            )
+        )
+    # Set on the new object before it is added: reading an unloaded collection later would need IO.
+    template.key_results = rows
+    session.add(template)
+    await session.flush()
+    return _template_view(template)
+
+
+async def assign_template(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    template_id: int,
+    period: Period | str,
+    now: datetime,
+    department: str | None = None,
+    person_ids: Iterable[int] | None = None,
+) -> AssignmentReport:
+    """Give everyone in a department and/or a list one goal from the template, in one action.
+
+    People the actor may not set goals for are skipped and reported; people who already have this
+    template's goal for this period keep it (assigning again never duplicates)."""
+    require(actor.has(Role.HR_ADMIN) or actor.has(Role.MANAGER), "goal templates")
+    template = await session.get(GoalTemplate, template_id)
+    if template is None:
+        raise NotFound("That goal template does not exist.")
+    if department is None and person_ids is None:
+        raise Invalid("Choose a department or people to assign the goal to.")
+    when = _period(period)
+
+    wanted: list[int] = list(dict.fromkeys(person_ids or ()))
+    if department is not None:
+        in_department = await session.scalars(
+            select(Person.id)
+            .where(Person.department == department, Person.active.is_(True))
+            .order_by(Person.id)
+        )
+        wanted += [pid for pid in in_department if pid not in wanted]
+
+    report = AssignmentReport()
+    active = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(Person.id, Person.department, Person.active).where(Person.id.in_(wanted))
+            )
+        ).all()
+    }
+    relations = await _relations(session, actor, {pid: row.department for pid, row in active.items()})
+    existing = dict(
+        (
+            await session.execute(
+                select(Goal.owner_person_id, Goal.id).where(
+                    Goal.template_id == template_id,
+                    Goal.owner_person_id.in_(wanted),
+                    Goal.period_start == when.start,
+                    Goal.period_end == when.end,
+                )
+            )
+        ).all()
+    )
+    kr_templates = (
+        await session.scalars(
+            select(KeyResultTemplate)
+            .where(KeyResultTemplate.template_id == template_id)
+            .order_by(KeyResultTemplate.position)
+        )
+    ).all()
+    new_goals: dict[int, Goal] = {}
+    for pid in wanted:
+        if pid not in active or not active[pid].active:
+            report.skipped[pid] = "not an active person in the directory"
+        elif not may_edit_goal(actor, rel=relations[pid], department=None):
+            report.skipped[pid] = "you can't set goals for this person"
+        elif pid in existing:
+            report.already_assigned[pid] = existing[pid]
+        else:
+            goal = Goal(
+                owner_type=OwnerType.PERSON.value,
+                owner_person_id=pid,
+                title=template.title,
+                description=template.description,
+                visibility=template.visibility,
+                kind=template.kind,
+                weight=1.0,
+                template_id=template_id,
+                period_label=when.label,
+                period_start=when.start,
+                period_end=when.end,
+                created_by_id=actor.person_id,
+                created_at=now,
+                updated_at=now,
+                key_results=[
+                    KeyResult(
+                        position=t.position,
+                        title=t.title,
+                        metric=t.metric,
+                        unit=t.unit,
+                        start=t.start,
+                        target=t.target,
+                        current=t.start,
+                        weight=t.weight,
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for t in kr_templates
+                ],
+            )
+            session.add(goal)
+            new_goals[pid] = goal
+    await session.flush()
+    report.created.update({pid: goal.id for pid, goal in new_goals.items()})
+    return report
+
+
+# --- writing helpers ---------------------------------------------------------------------------------
+
+
+def _choice(enum: type[StrEnum], value: object, what: str) -> str:
+    try:
+        return enum(value).value  # type: ignore[arg-type]
+    except ValueError:
+        choices = ", ".join(e.value for e in enum)
+        raise Invalid(f"“{value}” is not a {what}: choose one of {choices}.") from None
+
+
+def _text(value: str | None, limit: int, what: str) -> str | None:
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise Invalid(f"{what} is too long: at most {limit} characters (it has {len(text)}).")
+    return text or None
+
+
+def _description(value: str | None) -> str | None:
+    return _text(value, DESCRIPTION_MAX, "The description")
+
+
+def _confidence(value: object) -> int:
+    level = number(value, "The confidence")
+    if not level.is_integer() or not 1 <= level <= 10:
+        raise Invalid(f"Confidence is a whole number from 1 to 10, not {level:g}.")
+    return int(level)
+
+
+def _period(period: Period | str) -> Period:
+    resolved = Period.of(period) if isinstance(period, str) else period
+    resolved.validate()
+    return resolved
+
+
+def _set_period(goal: Goal, period: Period | str) -> None:
+    resolved = _period(period)
+    goal.period_label, goal.period_start, goal.period_end = resolved.label, resolved.start, resolved.end
+
+
+def _key_result(kr: KeyResultInput, position: int, now: datetime) -> KeyResult:
+    metric, start, target = validate_key_result(kr.metric, kr.start, kr.target)
+    current = start if kr.current is None else validate_value(metric, kr.current, target=target)
+    return KeyResult(
+        position=position,
+        title=validate_title(kr.title, "key result"),
+        metric=metric.value,
+        unit=_text(kr.unit, UNIT_MAX, "The unit"),
+        start=start,
+        target=target,
+        current=current,
+        weight=validate_weight(kr.weight, "A key result's weight"),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def _set_owner(session: AsyncSession, actor: Actor, goal: Goal, owner: Owner) -> None:
+    if owner.type is OwnerType.PERSON:
+        if owner.person_id is None:
+            raise Invalid("Choose whose goal this is.")
+        person = await session.get(Person, owner.person_id)
+        if person is None or not person.active:
+            raise NotFound("That person is not in the directory.")
+        rel = (await _relations(session, actor, {person.id: person.department}))[person.id]
+        require(may_edit_goal(actor, rel=rel, department=None), "this person's goals")
+        goal.owner_person_id = person.id
+    elif owner.type is OwnerType.DEPARTMENT:
+        department = (owner.department or "").strip()
+        if not department:
+            raise Invalid("Choose the team (department) this goal belongs to.")
+        require(may_edit_goal(actor, rel=None, department=department), f"the {department} team's goals")
+        goal.owner_department = department
+    else:
+        require(may_edit_goal(actor, rel=None, department=None), "the company's goals")
+    goal.owner_type = owner.type.value
+
+
+async def _check_parent(session: AsyncSession, actor: Actor, parent_id: int) -> None:
+    parent = await session.get(Goal, parent_id)
+    # The same answer for "no such goal" and "a private goal you can't see": existence is not leaked.
+    if parent is None or not await _may_view(session, actor, parent):
+        raise Invalid("Pick a goal you can see to align this one under.")
+    if parent.closed_at is not None:
+        raise Invalid("That goal is closed: pick an open goal to align under.")
+
+
+async def _editable_goal(session: AsyncSession, actor: Actor, goal_id: int) -> Goal:
+    goal = await session.get(Goal, goal_id)
+    if goal is None:
+        raise NotFound("That goal does not exist.")
+    scope = await _scopes(session, actor, [goal])
+    rel, department = scope[goal.id]
+    if not may_edit_goal(actor, rel=rel, department=department):
+        raise Forbidden("You can't change this goal: only its owner, their managers and HR can.")
+    return goal
+
+
+async def _is_repeat(
+    session: AsyncSession, actor: Actor, kr: KeyResult, expected_version: int, value: float
+) -> bool:
+    """The update right after `expected_version` was this actor's, to this value: a double click."""
+    if kr.version != expected_version + 1 or kr.current != value:
+        return False
+    last = await session.scalar(
+        select(KeyResultUpdate.by_id).where(
+            KeyResultUpdate.key_result_id == kr.id, KeyResultUpdate.version == kr.version
+        )
+    )
+    return last == actor.person_id
+
+
+# --- reading: subtrees in few queries, roll-up in Python ---------------------------------------------
+
+
+async def _relations(
+    session: AsyncSession, actor: Actor, departments: dict[int, str | None]
+) -> dict[int, Relation]:
+    """The actor's relation to many people at once: one recursive query over their manager chains."""
+    others = [pid for pid in departments if pid != actor.person_id]
+    managed: set[int] = set()
+    if others:
+        up = (
+            select(Person.id.label("origin"), Person.manager_id.label("mid"), literal(1).label("depth"))
+            .where(Person.id.in_(others))
+            .cte("chains", recursive=True)
+        )
+        step = select(up.c.origin, Person.manager_id, up.c.depth + 1).join(up, Person.id == up.c.mid)
+        chains = up.union_all(step.where(up.c.depth < 64))
+        managed = set(
+            await session.scalars(select(chains.c.origin).where(chains.c.mid == actor.person_id).distinct())
+        )
+    return {
+        pid: Relation.to_self(actor)
+        if pid == actor.person_id
+        else Relation(is_self=False, in_line=pid in managed, subject_department=department)
+        for pid, department in departments.items()
+    }
+
+
+async def _scopes(
+    session: AsyncSession, actor: Actor, goals: Iterable[Goal]
+) -> dict[int, tuple[Relation | None, str | None]]:
+    """For each goal, what access rules take: (relation to its owner, its department)."""
+    goals = list(goals)
+    owner_ids = {g.owner_person_id for g in goals if g.owner_person_id is not None}
+    departments: dict[int, str | None] = {}
+    if owner_ids:
+        departments = dict(
+            (
+                await session.execute(select(Person.id, Person.department).where(Person.id.in_(owner_ids)))
+            ).all()
+        )
+    relations = await _relations(session, actor, departments)
+    return {
+        g.id: (relations[g.owner_person_id], departments[g.owner_person_id])
+        if g.owner_person_id is not None
+        else (None, g.owner_department)
+        for g in goals
+    }
+
+
+async def _may_view(session: AsyncSession, actor: Actor, goal: Goal) -> bool:
+    rel, department = (await _scopes(session, actor, [goal]))[goal.id]
+    return may_view_goal(actor, visibility=goal.visibility, rel=rel, department=department)
+
+
+async def _descendant_ids(session: AsyncSession, goal_id: int) -> set[int]:
+    down = select(Goal.id.label("id"), literal(0).label("depth")).where(Goal.id == goal_id)
+    tree = down.cte("subtree", recursive=True)
+    tree = tree.union_all(
+        select(Goal.id, tree.c.depth + 1).join(tree, Goal.parent_id == tree.c.id).where(tree.c.depth < 64)
+    )
+    return set(await session.scalars(select(tree.c.id))) - {goal_id}
+
+
+_SUBTREE_ROOTS = bindparam("roots", expanding=True)
+
+
+async def _load_subtrees(session: AsyncSession, root_ids: Sequence[int]) -> tuple[dict[int, Goal], list]:
+    """Every goal under the roots (roots included) and all their key results: three queries in all."""
+    down = select(Goal.id.label("id"), literal(0).label("depth")).where(Goal.id.in_(_SUBTREE_ROOTS))
+    tree = down.cte("subtrees", recursive=True)
+    tree = tree.union_all(
+        select(Goal.id, tree.c.depth + 1).join(tree, Goal.parent_id == tree.c.id).where(tree.c.depth < 64)
+    )
+    ids = select(tree.c.id)
+    params = {"roots": list(root_ids)}
+    goals = {g.id: g for g in (await session.scalars(select(Goal).where(Goal.id.in_(ids)), params)).all()}
+    krs = (
+        await session.scalars(
+            select(KeyResult)
+            .where(KeyResult.goal_id.in_(ids))
+            .order_by(KeyResult.goal_id, KeyResult.position),
+            params,
+        )
+    ).all()
+    return goals, list(krs)
+
+
+async def _build(
+    session: AsyncSession, actor: Actor, root_ids: Sequence[int], today: date
+) -> dict[int, GoalView]:
+    """Views of the roots, each with its visible subtree and progress rolled up over all of it."""
+    if not root_ids:
+        return {}
+    goals, krs = await _load_subtrees(session, root_ids)
+    krs_of: dict[int, list[KeyResult]] = {}
+    for kr in krs:
+        krs_of.setdefault(kr.goal_id, []).append(kr)
+    kr_progress = {kr.id: key_result_progress(kr.metric, kr.start, kr.target, kr.current) for kr in krs}
+    progress = rollup(
+        {
+            g.id: GoalNode(
+                id=g.id,
+                parent_id=g.parent_id,
+                weight=g.weight,
+                key_results=tuple((kr.weight, kr_progress[kr.id]) for kr in krs_of.get(g.id, ())),
+                final_score=g.final_score,
+                closed=g.closed_at is not None,
+            )
+            for g in goals.values()
+        }
+    )
+    scopes = await _scopes(session, actor, goals.values())
+    owner_ids = {g.owner_person_id for g in goals.values() if g.owner_person_id is not None}
+    names = dict(
+        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(owner_ids)))).all()
+        if owner_ids
+        else ()
+    )
+    children: dict[int, list[Goal]] = {}
+    for g in sorted(goals.values(), key=lambda g: g.id):
+        if g.parent_id in goals:
+            children.setdefault(g.parent_id, []).append(g)
+
+    def visible(g: Goal) -> bool:
+        rel, department = scopes[g.id]
+        return may_view_goal(actor, visibility=g.visibility, rel=rel, department=department)
+
+    def view(g: Goal, path: frozenset[int]) -> GoalView:
+        period = Period(g.period_label, g.period_start, g.period_end)
+        path = path | {g.id}
+        return GoalView(
+            id=g.id,
+            title=g.title,
+            description=g.description,
+            owner_type=g.owner_type,
+            owner_person_id=g.owner_person_id,
+            owner_label=_owner_label(g, names),
+            period=period,
+            visibility=g.visibility,
+            kind=g.kind,
+            weight=g.weight,
+            parent_id=g.parent_id,
+            progress=progress[g.id],
+            status=goal_status(progress[g.id], period, today=today, closed=g.closed_at is not None),
+            closed_at=g.closed_at,
+            final_score=g.final_score,
+            key_results=tuple(
+                KeyResultView(
+                    id=kr.id,
+                    title=kr.title,
+                    metric=kr.metric,
+                    unit=kr.unit,
+                    start=kr.start,
+                    target=kr.target,
+                    current=kr.current,
+                    weight=kr.weight,
+                    progress=kr_progress[kr.id],
+                    version=kr.version,
+                )
+                for kr in krs_of.get(g.id, ())
+            ),
+            children=tuple(view(c, path) for c in children.get(g.id, ()) if c.id not in path and visible(c)),
+        )
+
+    return {rid: view(goals[rid], frozenset()) for rid in root_ids if rid in goals}
+
+
+async def _view_one(session: AsyncSession, actor: Actor, goal_id: int, today: date) -> GoalView:
+    goal = await session.get(Goal, goal_id)
+    if goal is None or not await _may_view(session, actor, goal):
+        raise NotFound("That goal does not exist.")
+    return (await _build(session, actor, [goal_id], today))[goal_id]
+
+
+async def _person_goals(session: AsyncSession, actor: Actor, person_id: int, today: date) -> list[GoalView]:
+    own = (
+        await session.scalars(
+            select(Goal)
+            .where(and_(Goal.owner_type == OwnerType.PERSON.value, Goal.owner_person_id == person_id))
+            .order_by(Goal.period_start, Goal.id)
+        )
+    ).all()
+    scopes = await _scopes(session, actor, own)
+    shown = [
+        g
+        for g in own
+        if may_view_goal(actor, visibility=g.visibility, rel=scopes[g.id][0], department=scopes[g.id][1])
+    ]
+    shown_ids = {g.id for g in shown}
+    roots = [g.id for g in shown if g.parent_id not in shown_ids]
+    views = await _build(session, actor, roots, today)
+    return [views[r] for r in roots]
+
+
+def _owner_label(goal: Goal, names: dict[int, str]) -> str:
+    if goal.owner_type == OwnerType.PERSON and goal.owner_person_id is not None:
+        return names.get(goal.owner_person_id, "")
+    if goal.owner_type == OwnerType.DEPARTMENT:
+        return goal.owner_department or ""
+    return COMPANY_LABEL
+
+
+def _template_view(template: GoalTemplate) -> TemplateView:
+    return TemplateView(
+        id=template.id,
+        title=template.title,
+        description=template.description,
+        visibility=template.visibility,
+        kind=template.kind,
+        key_results=tuple(
+            KeyResultInput(
+                title=t.title, target=t.target, start=t.start, metric=t.metric, unit=t.unit, weight=t.weight
+            )
+            for t in template.key_results
+        ),
+    )
