@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, Role, may_view_directory, relation_to, require
@@ -53,23 +53,6 @@ class HomeView:
     manager: PersonView | None
     reports: tuple[PersonView, ...]
     due: tuple[DueItem, ...]
-
-
-async def person_for_teams_user(
-    session: AsyncSession, *, tenant_id: str | None, aad_object_id: str
-) -> int | None:
-    """The active person with this Entra object id in this tenant (a person imported without a tenant
-    matches any: single-tenant deployments often import before they know their tenant id)."""
-    tenant_match = (
-        Person.tenant_id.is_(None)
-        if tenant_id is None
-        else or_(Person.tenant_id == tenant_id, Person.tenant_id.is_(None))
-    )
-    return await session.scalar(
-        select(Person.id).where(
-            Person.aad_object_id == aad_object_id.lower(), Person.active.is_(True), tenant_match
-        )
-    )
 
 
 async def person_id_by_email(session: AsyncSession, email: str) -> int | None:

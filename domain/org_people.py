@@ -58,7 +58,7 @@ class Directory:
         """Existing people by Entra object id, as seen from `tenant_id`.
 
         A person stored without a tenant matches any tenant (single-tenant deployments often import
-        before they know their tenant id), like domain.org.person_for_teams_user; an exact tenant wins.
+        before they know their tenant id), like domain.access.actor_for_teams_user; an exact tenant wins.
         """
         index: dict[str, DirectoryEntry] = {}
         exact: set[str] = set()

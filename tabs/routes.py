@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.errors import ConsentRequired, DirectoryAuthError, DirectoryUnavailable, GraphUnavailable
 from domain import org
+from domain.access import actor_for_teams_user
 from storage.uow import read_only
 from tabs import sessions as cookies
 from tabs.navigation import HOME, safe_next, signin_url
@@ -24,12 +25,9 @@ from tabs.settings import TabSettings
 from tabs.sso import KeysUnavailable, SigningKeys, TokenRejected, TokenValidator
 from tabs.visitors import (
     NOT_IN_DIRECTORY,
-    NotInDirectory,
     Visitor,
-    actor_for,
     bearer_token,
     from_session,
-    person_for_identity,
 )
 
 log = logging.getLogger(__name__)
@@ -247,8 +245,7 @@ async def dev_signin(request: web.Request) -> web.StreamResponse:
         )
     tenant_id, object_id = rt.personas[persona]
     async with read_only(rt.sessions) as db:
-        person_id = await org.person_for_teams_user(db, tenant_id=tenant_id, aad_object_id=object_id)
-        actor = await actor_for(db, person_id) if person_id is not None else None
+        actor = await actor_for_teams_user(db, tenant_id=tenant_id, aad_object_id=object_id)
     if actor is None:
         raise rt.pages.error(
             request,
@@ -414,15 +411,13 @@ async def _bearer_visitor(request: web.Request, rt: TabsRuntime, db: AsyncSessio
         raise _refuse(request, 401, "single sign-on is not configured on this server")
     try:
         identity = await rt.validator.validate(token)
-        actor = await actor_for(db, await person_for_identity(db, identity))
+        actor = await actor_for_teams_user(db, tenant_id=identity.tenant_id, aad_object_id=identity.object_id)
     except TokenRejected as rejected:
         log.info("tab SSO token rejected: %s", rejected.reason)
         raise _refuse(request, 401, rejected.reason) from None
     except KeysUnavailable as error:
         log.warning("tab SSO unavailable: %s", error)
         raise _refuse(request, 503, "sign-in is unavailable right now; try again in a minute") from None
-    except NotInDirectory:
-        raise _refuse(request, 403, NOT_IN_DIRECTORY) from None
     if actor is None:
         raise _refuse(request, 403, NOT_IN_DIRECTORY)
     return Visitor(actor, None)
@@ -505,8 +500,7 @@ async def _persona_choices(
 ) -> list[PersonaChoice]:
     choices = []
     for key, (tenant_id, object_id) in personas.items():
-        person_id = await org.person_for_teams_user(db, tenant_id=tenant_id, aad_object_id=object_id)
-        actor = await actor_for(db, person_id) if person_id is not None else None
+        actor = await actor_for_teams_user(db, tenant_id=tenant_id, aad_object_id=object_id)
         choices.append(
             PersonaChoice(
                 key=key,

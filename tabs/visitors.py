@@ -9,15 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, load_actor
 from domain.errors import NotFound
-from domain.org import person_for_teams_user
 from tabs.sessions import SessionData
-from tabs.sso import TeamsIdentity, TokenRejected
+from tabs.sso import TokenRejected
 
 NOT_IN_DIRECTORY = "You're not in Trellis's directory yet — ask HR to add you."
-
-
-class NotInDirectory(Exception):
-    """A valid identity that matches no active person."""
 
 
 @dataclass(frozen=True)
@@ -41,16 +36,6 @@ def bearer_token(request: web.Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenRejected("the Authorization header must be 'Bearer <token>'")
     return token.strip()
-
-
-async def person_for_identity(db: AsyncSession, identity: TeamsIdentity) -> int:
-    """The active person an Entra identity maps to; NotInDirectory when there is none."""
-    person_id = await person_for_teams_user(
-        db, tenant_id=identity.tenant_id, aad_object_id=identity.object_id
-    )
-    if person_id is None:
-        raise NotInDirectory(NOT_IN_DIRECTORY)
-    return person_id
 
 
 async def actor_for(db: AsyncSession, person_id: int) -> Actor | None:
