@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from directory.errors import DirectoryError
@@ -116,18 +118,25 @@ def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _prepare_database(settings: config.Settings, *, seed_demo: bool) -> None:
+@asynccontextmanager
+async def _store(settings: config.Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the configured database, brought up to the latest schema first."""
     engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _prepare_database(settings: config.Settings, *, seed_demo: bool) -> None:
+    async with _store(settings) as sessions:
         if not seed_demo:
             return
-        async with unit_of_work(session_factory(engine)) as session:
+        async with unit_of_work(sessions) as session:
             if await demo.is_empty(session):
                 result = await demo.seed(session)
                 print(f"Seeded the demo organization: {result}")
-    finally:
-        await engine.dispose()
 
 
 def _migrate(settings: config.Settings, _args: argparse.Namespace) -> int:
@@ -158,16 +167,11 @@ def _org_import(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(settings: config.Settings, rows: list, tenant_id: str | None) -> object:
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate.upgrade(engine)
+    async with _store(settings) as sessions, unit_of_work(sessions) as session:
         with tqdm(total=len(rows), unit="person", desc="import", disable=len(rows) < 1000) as bar:
-            async with unit_of_work(session_factory(engine)) as session:
-                return await org_import.import_people(
-                    session, rows, tenant_id=tenant_id, progress=lambda done, _total: bar.update(done - bar.n)
-                )
-    finally:
-        await engine.dispose()
+            return await org_import.import_people(
+                session, rows, tenant_id=tenant_id, progress=lambda done, _total: bar.update(done - bar.n)
+            )
 
 
 def _org_sync(settings: config.Settings, args: argparse.Namespace) -> int:
@@ -216,20 +220,15 @@ def _override_manager(settings: config.Settings, args: argparse.Namespace) -> in
         return 2
 
     async def override() -> str:
-        engine = create_engine(settings.database_url)
-        try:
-            await migrate.upgrade(engine)
-            async with unit_of_work(session_factory(engine)) as session:
-                actor = await load_actor(session, await _person(session, args.by))
-                person_id = await _person(session, args.person)
-                if args.clear:
-                    await clear_manager_override(session, actor=actor, person_id=person_id)
-                    return f"{args.person}'s manager is the directory's again (from the next sync)."
-                manager_id = await _person(session, args.manager)
-                await set_manager_override(session, actor=actor, person_id=person_id, manager_id=manager_id)
-                return f"{args.person} now reports to {args.manager}; directory syncs will keep it."
-        finally:
-            await engine.dispose()
+        async with _store(settings) as sessions, unit_of_work(sessions) as session:
+            actor = await load_actor(session, await _person(session, args.by))
+            person_id = await _person(session, args.person)
+            if args.clear:
+                await clear_manager_override(session, actor=actor, person_id=person_id)
+                return f"{args.person}'s manager is the directory's again (from the next sync)."
+            manager_id = await _person(session, args.manager)
+            await set_manager_override(session, actor=actor, person_id=person_id, manager_id=manager_id)
+            return f"{args.person} now reports to {args.manager}; directory syncs will keep it."
 
     try:
         print(asyncio.run(override()))
@@ -257,13 +256,11 @@ def _with_directory(settings: config.Settings, job: Callable[[Any, Any], Awaitab
         return 2
 
     async def run() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            await migrate.upgrade(engine)
-            async with GraphClient(settings.directory, TokenSource(settings.directory)) as graph:
-                return await job(session_factory(engine), graph)
-        finally:
-            await engine.dispose()
+        async with (
+            _store(settings) as sessions,
+            GraphClient(settings.directory, TokenSource(settings.directory)) as graph,
+        ):
+            return await job(sessions, graph)
 
     try:
         return asyncio.run(run())
@@ -283,10 +280,8 @@ def _demo_seed(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 async def _seed(settings: config.Settings, people: int, seed: int) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate.upgrade(engine)
-        async with unit_of_work(session_factory(engine)) as session:
+    async with _store(settings) as sessions:
+        async with unit_of_work(sessions) as session:
             if not await demo.is_empty(session):
                 print(
                     "trellis: the database already has people; demo seed only fills an empty one.",
@@ -299,8 +294,6 @@ async def _seed(settings: config.Settings, people: int, seed: int) -> int:
                 )
         print(f"Seeded the demo organization: {result}")
         return 0
-    finally:
-        await engine.dispose()
 
 
 def _manifest_build(settings: config.Settings, args: argparse.Namespace) -> int:
