@@ -25,6 +25,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .background import BackgroundServer, ServedInBackground
+from .faults import FaultPlan
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -115,15 +116,6 @@ class Recorded:
         return self.body if self.kind in _ACTIVITY_KINDS and isinstance(self.body, dict) else None
 
 
-@dataclass
-class _Failure:
-    remaining: int
-    status: int
-    retry_after: float | None
-    body: Any
-    path_contains: str | None
-
-
 @dataclass(frozen=True)
 class _Member:
     id: str
@@ -158,7 +150,7 @@ class ConnectorStandIn(ServedInBackground):
         self._server = BackgroundServer(self._make_app)
         self._lock = threading.Lock()
         self._records: list[Recorded] = []
-        self._failures: list[_Failure] = []
+        self._faults = FaultPlan()
         self._members: dict[str, _Member] = {}
         self._listeners: list[Callable[[], None]] = []
         self._last_id = 0
@@ -201,16 +193,13 @@ class ConnectorStandIn(ServedInBackground):
         Without a body, the documented error body for the status is used (403 → ConversationBlockedByUser,
         429 → Throttled, ...). retry_after sets the Retry-After header in seconds.
         """
-        if n < 1:
-            raise ValueError("n must be at least 1")
-        with self._lock:
-            self._failures.append(_Failure(n, status, retry_after, body, path_contains))
+        self._faults.add(n, status, retry_after=retry_after, body=body, path_contains=path_contains)
 
     def clear(self) -> None:
         """Forget recorded requests and pending failures (members and conversation ids persist)."""
         with self._lock:
             self._records.clear()
-            self._failures.clear()
+        self._faults.clear()
 
     @staticmethod
     def conversation_id_for(user_id: str) -> str:
@@ -321,7 +310,7 @@ class ConnectorStandIn(ServedInBackground):
                 body = text
 
         kind, conversation_id, activity_id, member_id = _classify(request.method, segments)
-        failure = self._take_failure(raw_path, "/" + "/".join(segments))
+        failure = self._faults.take(raw_path, "/" + "/".join(segments))
         headers: dict[str, str] = {}
         if failure is not None:
             status, payload = failure.status, failure.body
@@ -424,17 +413,6 @@ class ConnectorStandIn(ServedInBackground):
     def _all_members(self) -> list[_Member]:
         with self._lock:
             return list(self._members.values())
-
-    def _take_failure(self, raw_path: str, decoded_path: str) -> _Failure | None:
-        with self._lock:
-            for failure in self._failures:
-                wanted = failure.path_contains
-                if wanted is None or wanted in raw_path or wanted in decoded_path:
-                    failure.remaining -= 1
-                    if failure.remaining == 0:
-                        self._failures.remove(failure)
-                    return failure
-        return None
 
     def _new_activity_id(self) -> str:
         # Teams message ids are epoch milliseconds; keep them unique when several arrive in one ms.

@@ -51,6 +51,7 @@ from trellis.config import DirectorySettings
 
 from .background import BackgroundServer, ServedInBackground
 from .certificates import self_signed
+from .faults import FaultPlan
 from .identity import DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID
 
 DEFAULT_CLIENT_SECRET = "trellis-test-secret~0123456789abcdef"
@@ -151,15 +152,6 @@ class Install:
 
 
 @dataclass
-class _Failure:
-    remaining: int
-    status: int
-    retry_after: float | None
-    body: Any
-    path_contains: str | None
-
-
-@dataclass
 class _Cursor:
     items: list[dict[str, Any]]
     version: int  # the delta token the last page hands out
@@ -225,7 +217,7 @@ class GraphStandIn(ServedInBackground):
         self._valid_tokens: set[str] = set()
         self._token_counter = itertools.count(1)
         self._records: list[GraphRequest] = []
-        self._failures: list[_Failure] = []
+        self._faults = FaultPlan()
         self._installed: dict[str, set[str]] = {}
         self._installs: list[Install] = []
         self._callbacks: list[Future[Any]] = []
@@ -353,10 +345,7 @@ class GraphStandIn(ServedInBackground):
 
         Only Graph requests count, never the token endpoint (use `token_failure` for that).
         """
-        if n < 1:
-            raise ValueError("n must be at least 1")
-        with self._lock:
-            self._failures.append(_Failure(n, status, retry_after, body, path_contains))
+        self._faults.add(n, status, retry_after=retry_after, body=body, path_contains=path_contains)
 
     def expire_tokens(self) -> None:
         """Make every access token issued so far invalid: Graph answers 401 until a new one is used."""
@@ -742,7 +731,7 @@ class GraphStandIn(ServedInBackground):
 
     def _check(self, request: web.Request) -> web.Response | None:
         """A pending failure, or 401 for a missing/unknown token; None to go ahead."""
-        failure = self._take_failure(request.path_qs)
+        failure = self._faults.take(request.path_qs, unquote(request.path_qs))
         if failure is not None:
             headers = {}
             if failure.retry_after is not None:
@@ -763,18 +752,6 @@ class GraphStandIn(ServedInBackground):
         if not valid:
             code, message = _GRAPH_ERRORS[401]
             return self._json(request, 401, _envelope(code, message))
-        return None
-
-    def _take_failure(self, path_qs: str) -> _Failure | None:
-        decoded = unquote(path_qs)
-        with self._lock:
-            for failure in self._failures:
-                wanted = failure.path_contains
-                if wanted is None or wanted in path_qs or wanted in decoded:
-                    failure.remaining -= 1
-                    if failure.remaining == 0:
-                        self._failures.remove(failure)
-                    return failure
         return None
 
     def _entra_error(
