@@ -6,6 +6,7 @@ can be tested as a matrix; the two async loaders at the bottom are the only part
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -199,8 +200,32 @@ async def relation_to(session: AsyncSession, actor: Actor, subject_id: int) -> R
     subject = await session.get(Person, subject_id)
     if subject is None:
         raise NotFound("That person is not in the directory.")
-    chain = await manager_chain(session, subject_id)
-    return Relation(is_self=False, in_line=actor.person_id in chain, subject_department=subject.department)
+    return (await relations_to(session, actor, {subject_id: subject.department}))[subject_id]
+
+
+async def relations_to(
+    session: AsyncSession, actor: Actor, departments: Mapping[int, str | None]
+) -> dict[int, Relation]:
+    """The actor's relation to many people at once (person id → department): one recursive query."""
+    others = [pid for pid in departments if pid != actor.person_id]
+    managed: set[int] = set()
+    if others:
+        up = (
+            select(Person.id.label("origin"), Person.manager_id.label("mid"), literal(1).label("depth"))
+            .where(Person.id.in_(others))
+            .cte("chains", recursive=True)
+        )
+        step = select(up.c.origin, Person.manager_id, up.c.depth + 1).join(up, Person.id == up.c.mid)
+        chains = up.union_all(step.where(up.c.depth < 64))
+        managed = set(
+            await session.scalars(select(chains.c.origin).where(chains.c.mid == actor.person_id).distinct())
+        )
+    return {
+        pid: Relation.to_self(actor)
+        if pid == actor.person_id
+        else Relation(is_self=False, in_line=pid in managed, subject_department=department)
+        for pid, department in departments.items()
+    }
 
 
 async def manager_chain(session: AsyncSession, person_id: int) -> list[int]:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import and_, bindparam, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Actor, Relation, Role, may_edit_goal, may_view_goal, require
+from domain.access import Actor, Relation, Role, may_edit_goal, may_view_goal, relations_to, require
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.performance.goal_progress import (
     GoalNode,
@@ -400,7 +400,7 @@ async def assign_template(
             )
         ).all()
     }
-    relations = await _relations(session, actor, {pid: row.department for pid, row in active.items()})
+    relations = await relations_to(session, actor, {pid: row.department for pid, row in active.items()})
     existing = dict(
         (
             await session.execute(
@@ -533,7 +533,7 @@ async def _set_owner(session: AsyncSession, actor: Actor, goal: Goal, owner: Own
         person = await session.get(Person, owner.person_id)
         if person is None or not person.active:
             raise NotFound("That person is not in the directory.")
-        rel = (await _relations(session, actor, {person.id: person.department}))[person.id]
+        rel = (await relations_to(session, actor, {person.id: person.department}))[person.id]
         require(may_edit_goal(actor, rel=rel, department=None), "this person's goals")
         goal.owner_person_id = person.id
     elif owner.type is OwnerType.DEPARTMENT:
@@ -584,31 +584,6 @@ async def _is_repeat(
 # --- reading: subtrees in few queries, roll-up in Python ---------------------------------------------
 
 
-async def _relations(
-    session: AsyncSession, actor: Actor, departments: dict[int, str | None]
-) -> dict[int, Relation]:
-    """The actor's relation to many people at once: one recursive query over their manager chains."""
-    others = [pid for pid in departments if pid != actor.person_id]
-    managed: set[int] = set()
-    if others:
-        up = (
-            select(Person.id.label("origin"), Person.manager_id.label("mid"), literal(1).label("depth"))
-            .where(Person.id.in_(others))
-            .cte("chains", recursive=True)
-        )
-        step = select(up.c.origin, Person.manager_id, up.c.depth + 1).join(up, Person.id == up.c.mid)
-        chains = up.union_all(step.where(up.c.depth < 64))
-        managed = set(
-            await session.scalars(select(chains.c.origin).where(chains.c.mid == actor.person_id).distinct())
-        )
-    return {
-        pid: Relation.to_self(actor)
-        if pid == actor.person_id
-        else Relation(is_self=False, in_line=pid in managed, subject_department=department)
-        for pid, department in departments.items()
-    }
-
-
 async def _scopes(
     session: AsyncSession, actor: Actor, goals: Iterable[Goal]
 ) -> dict[int, tuple[Relation | None, str | None]]:
@@ -622,7 +597,7 @@ async def _scopes(
                 await session.execute(select(Person.id, Person.department).where(Person.id.in_(owner_ids)))
             ).all()
         )
-    relations = await _relations(session, actor, departments)
+    relations = await relations_to(session, actor, departments)
     return {
         g.id: (relations[g.owner_person_id], departments[g.owner_person_id])
         if g.owner_person_id is not None
