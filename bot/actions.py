@@ -1,9 +1,10 @@
-"""Card actions: one handler per verb, the same for Action.Execute invokes and Action.Submit messages."""
+"""Card actions and typed commands: one handler per verb or command word, registered by each feature."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,22 +14,55 @@ from domain.access import Actor
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What a verb handler gets: the open unit of work, who pressed, and the card's data."""
+    """What a verb handler gets: the open unit of work, who pressed, the card's data, and the time."""
 
     session: AsyncSession
     actor: Actor
     data: dict[str, Any]
     home_url: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone @mentioned in the text (not the bot): their Teams user id and the name Teams showed."""
+
+    id: str
+    name: str
+    aad_object_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a command handler gets: a session (read-only unless the command writes), who typed, and
+    the words after the command, with @mentions as plain names."""
+
+    session: AsyncSession
+    actor: Actor
+    args: str
+    mentions: tuple[Mention, ...]
+    home_url: str | None
+    now: datetime
 
 
 ActionHandler = Callable[[ActionContext], Awaitable[dict[str, Any]]]
+CommandHandler = Callable[[CommandContext], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class RegisteredCommand:
+    phrase: str
+    handler: CommandHandler
+    writes: bool
 
 
 class ActionRouter:
-    """Verb → handler; a handler returns the card that replaces the one that was pressed."""
+    """Verb → handler (returns the card that replaces the one pressed) and command phrase → handler
+    (returns the card to reply with)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, ActionHandler] = {}
+        self._commands: dict[str, RegisteredCommand] = {}
 
     def register(self, verb: str, handler: ActionHandler) -> None:
         if verb in self._handlers:
@@ -41,3 +75,20 @@ class ActionRouter:
     @property
     def verbs(self) -> frozenset[str]:
         return frozenset(self._handlers)
+
+    def command(self, phrase: str, handler: CommandHandler, *, writes: bool = False) -> None:
+        """Answer text that is `phrase` or starts with it ("goals", "goals Adele"); lower case words."""
+        key = " ".join(phrase.lower().split())
+        if key in self._commands:
+            raise ValueError(f"command {phrase!r} already has a handler")
+        self._commands[key] = RegisteredCommand(key, handler, writes)
+
+    def command_for(self, text: str) -> tuple[RegisteredCommand, str] | None:
+        """The longest registered phrase the text starts with, and the rest of the text as typed."""
+        words = text.split()
+        lowered = [w.lower() for w in words]
+        for size in range(len(words), 0, -1):
+            found = self._commands.get(" ".join(lowered[:size]))
+            if found is not None:
+                return found, " ".join(words[size:])
+        return None

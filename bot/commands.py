@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from botbuilder.schema import Activity
 
+from bot.actions import Mention
+
 _MENTION_TAG = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
 _GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "good morning", "good afternoon"})
 _THANKS = frozenset({"thanks", "thank you", "thx", "ty", "cheers"})
@@ -50,3 +52,26 @@ def parse(text: str) -> Command:
     if word == "help":
         return Command("help", cleaned, rest)
     return Command("unknown", cleaned)
+
+
+def plain_text(text: str) -> str:
+    """The text with each <at>Name</at> mention written as the plain name."""
+    return " ".join(re.sub(r"<at>([^<]*)</at>", r"\1", text, flags=re.IGNORECASE).split())
+
+
+def mentions(activity: Activity) -> tuple[Mention, ...]:
+    """The people @mentioned in the message, the bot itself left out."""
+    bot_id = activity.recipient.id if activity.recipient else None
+    found = []
+    for entity in activity.entities or []:
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        if entity.type == "mention" and mentioned.get("id") and mentioned.get("id") != bot_id:
+            found.append(
+                Mention(
+                    id=str(mentioned["id"]),
+                    name=str(mentioned.get("name") or ""),
+                    aad_object_id=mentioned.get("aadObjectId"),
+                )
+            )
+    return tuple(found)

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import adaptive_cards as cards
 from adaptive_cards.payloads import PayloadError, action_verb_and_data, submit_data
-from bot.actions import ActionContext, ActionRouter
+from bot.actions import ActionContext, ActionRouter, CommandContext, RegisteredCommand
 from bot.cards import card_activity, card_invoke_response
-from bot.commands import Command, bot_text, parse
+from bot.commands import Command, bot_text, mentions, parse, plain_text
 from bot.conversations import KnownConversations, forget_install, is_personal, needs_saving, remember
 from bot.dedupe import RecentActivities
 from bot.identity import resolve_actor
@@ -79,7 +79,28 @@ class TrellisBot(TeamsActivityHandler):
         actor = await self._identify(context)
         if actor is None:
             return self._not_in_directory(context)
-        return self._reply(parse(bot_text(context.activity)), actor)
+        text = bot_text(context.activity)
+        command = parse(text)
+        if command.name == "unknown" and (found := self._router.command_for(plain_text(text))):
+            return card_activity(await self._run_command(context, actor, *found))
+        return self._reply(command, actor)
+
+    async def _run_command(
+        self, context: TurnContext, actor: Actor, command: RegisteredCommand, args: str
+    ) -> dict[str, Any]:
+        # Commands that only show something read without a transaction; the rest get a unit of work.
+        opener = unit_of_work if command.writes else read_only
+        try:
+            async with opener(self._sessions) as session:
+                ctx = CommandContext(
+                    session, actor, args, mentions(context.activity), self._home_url, self._clock()
+                )
+                try:
+                    return await command.handler(ctx)
+                except (DomainError, PayloadError) as error:
+                    raise _Refused(getattr(error, "message", str(error))) from error
+        except _Refused as refused:
+            return cards.error_card(message=refused.message)
 
     def _reply(self, command: Command, actor: Actor) -> Activity:
         roles = _role_names(actor)
@@ -186,7 +207,8 @@ class TrellisBot(TeamsActivityHandler):
                         display_name=_sender_name(context), hr_contact=self._hr_contact
                     )
                 try:
-                    return await handler(ActionContext(session, actor, data, self._home_url))
+                    ctx = ActionContext(session, actor, data, self._home_url, self._clock())
+                    return await handler(ctx)
                 except (DomainError, PayloadError) as error:
                     raise _Refused(getattr(error, "message", str(error))) from error
         except _Refused as refused:
