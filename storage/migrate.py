@@ -28,14 +28,33 @@ def alembic_config(url: str | None = None) -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database to `revision`."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_command, command.upgrade, revision)
+    await _migrate(engine, command.upgrade, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Take the database back to `revision`."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_command, command.downgrade, revision)
+    await _migrate(engine, command.downgrade, revision)
+
+
+async def _migrate(engine: AsyncEngine, fn: Any, revision: str) -> None:
+    async with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            async with conn.begin():
+                await conn.run_sync(_command, fn, revision)
+            return
+        # SQLite batch migrations copy a table and drop the old one. With foreign keys on, that drop
+        # cascades: key results would be deleted and parent links nulled. The pragma only takes effect
+        # outside a transaction, so it is set on the driver connection before SQLAlchemy begins one.
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(_command, fn, revision)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
+        finally:
+            await driver.execute("PRAGMA foreign_keys=ON")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -242,6 +242,11 @@ class Goal(TimestampMixin, Base):
     )
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     final_score: Mapped[float | None] = mapped_column(Float)
+    # The rolled-up progress (0..1), rewritten for the goal and every ancestor by each write that moves it,
+    # so pages that show many goals read it instead of loading whole subtrees.
+    progress: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # The card or form that created the goal: a second submit of the same one finds this goal.
+    request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
     key_results: Mapped[list[KeyResult]] = relationship(

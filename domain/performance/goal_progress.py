@@ -201,6 +201,13 @@ def weighted_mean(parts: Iterable[tuple[float, float]]) -> float:
     return weighted / total if total > 0 else 0.0
 
 
+def node_progress(node: GoalNode, aligned: Iterable[tuple[float, float]]) -> float:
+    """One goal's progress from its key results and its aligned children's (weight, progress)."""
+    if node.closed and node.final_score is not None:
+        return node.final_score
+    return weighted_mean([*node.key_results, *aligned])
+
+
 def rollup(nodes: Mapping[int, GoalNode]) -> dict[int, float]:
     """Progress of every goal: the weighted mean of its key results and its aligned child goals, however
     deep. Children outside `nodes` are ignored, so pass whole subtrees. Iterative (no recursion limit) and
@@ -221,12 +228,8 @@ def rollup(nodes: Mapping[int, GoalNode]) -> dict[int, float]:
             if expanded:
                 on_path.discard(goal_id)
                 node = nodes[goal_id]
-                if node.closed and node.final_score is not None:
-                    progress[goal_id] = node.final_score
-                    continue
-                parts = list(node.key_results)
-                parts += [(nodes[c].weight, progress.get(c, 0.0)) for c in children.get(goal_id, ())]
-                progress[goal_id] = weighted_mean(parts)
+                aligned = [(nodes[c].weight, progress.get(c, 0.0)) for c in children.get(goal_id, ())]
+                progress[goal_id] = node_progress(node, aligned)
                 continue
             if goal_id in progress or goal_id in on_path:
                 continue

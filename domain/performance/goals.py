@@ -17,10 +17,22 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, bindparam, literal, select, update
+from sqlalchemy import and_, bindparam, case, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from domain.access import Actor, Relation, Role, may_edit_goal, may_view_goal, relations_to, require
+from domain.access import (
+    Actor,
+    Relation,
+    Role,
+    manager_chain,
+    may_edit_goal,
+    may_view_goal,
+    relations_to,
+    require,
+)
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.performance.goal_progress import (
     GoalNode,
@@ -28,6 +40,7 @@ from domain.performance.goal_progress import (
     Period,
     goal_status,
     key_result_progress,
+    node_progress,
     number,
     rollup,
     validate_key_result,
@@ -46,6 +59,7 @@ from domain.performance.goal_views import (
     TemplateView,
     Visibility,
 )
+from storage.engine import is_postgres
 from storage.models import (
     Goal,
     GoalTemplate,
@@ -87,8 +101,13 @@ async def create_goal(
     parent_id: int | None = None,
     weight: float = 1.0,
     key_results: Sequence[KeyResultInput] = (),
+    request_id: str | None = None,
 ) -> GoalView:
-    """Set a goal for oneself, a report, a team or the company, with its key results."""
+    """Set a goal for oneself, a report, a team or the company, with its key results.
+
+    `request_id` names the card or form that asked: the same request again returns the goal it created."""
+    if request_id is not None and (done := await _created_by_request(session, actor, request_id)):
+        return await _view_one(session, actor, done, now.date())
     owner = owner or Owner.person(actor.person_id)
     goal = Goal(
         title=validate_title(title, "goal"),
@@ -107,8 +126,17 @@ async def create_goal(
         await _check_parent(session, actor, parent_id)
         goal.parent_id = parent_id
     goal.key_results = rows
-    session.add(goal)
-    await session.flush()
+    goal.request_id = _text(request_id, 64, "The request id")
+    try:
+        async with session.begin_nested():
+            session.add(goal)
+            await session.flush()
+    except IntegrityError:
+        # The same request won a race in another transaction (a double submit): show its goal.
+        if request_id is not None and (done := await _created_by_request(session, actor, request_id)):
+            return await _view_one(session, actor, done, now.date())
+        raise
+    await _refresh_progress(session, [goal.id])
     return await _view_one(session, actor, goal.id, now.date())
 
 
@@ -121,9 +149,11 @@ async def align_goal(
         await _check_parent(session, actor, parent_id)
         if parent_id == goal_id or parent_id in await _descendant_ids(session, goal_id):
             raise Invalid("A goal can't align under itself or under one of the goals aligned to it.")
+    old_parent_id = goal.parent_id
     goal.parent_id = parent_id
     goal.updated_at = now
     await session.flush()
+    await _refresh_progress(session, [goal_id, old_parent_id])
     return await _view_one(session, actor, goal_id, now.date())
 
 
@@ -174,6 +204,7 @@ async def update_key_result(
             )
             await session.flush()
             await session.refresh(kr)
+            await _refresh_progress(session, [goal.id])
             return await _view_one(session, actor, goal.id, now.date())
         await session.refresh(kr)
 
@@ -198,6 +229,7 @@ async def close_goal(
         raise Invalid(f"The final score is between 0 and 1 (0 % to 100 %), not {score:g}.")
     goal.closed_at, goal.final_score, goal.updated_at = now, score, now
     await session.flush()
+    await _refresh_progress(session, [goal_id])
     return await _view_one(session, actor, goal_id, now.date())
 
 
@@ -216,6 +248,42 @@ async def goals_of(session: AsyncSession, *, actor: Actor, person_id: int, today
     if await session.get(Person, person_id) is None:
         raise NotFound("That person is not in the directory.")
     return await _person_goals(session, actor, person_id, today)
+
+
+async def alignable_goals(
+    session: AsyncSession, *, actor: Actor, today: date, limit: int = 100
+) -> list[GoalView]:
+    """Open goals the actor may align a new goal under, flat (no children): the company's, their own
+    team's and their managers' teams', their own and their manager line's; company goals first."""
+    chain = await manager_chain(session, actor.person_id)
+    people = [actor.person_id, *chain]
+    departments = {actor.department} if actor.department else set()
+    if chain:
+        departments |= set(
+            await session.scalars(
+                select(Person.department).where(Person.id.in_(chain), Person.department.is_not(None))
+            )
+        )
+    candidates = (
+        await session.scalars(
+            select(Goal)
+            .where(
+                Goal.closed_at.is_(None),
+                Goal.period_end >= today,
+                or_(
+                    Goal.owner_type == OwnerType.COMPANY.value,
+                    Goal.owner_department.in_(departments),
+                    Goal.owner_person_id.in_(people),
+                ),
+            )
+            .order_by(_OWNER_ORDER, Goal.owner_department, Goal.owner_person_id, Goal.title, Goal.id)
+            .limit(limit * 2)
+        )
+    ).all()
+    scopes = await _scopes(session, actor, candidates)
+    shown = [g for g in candidates if _visible(actor, g, scopes)][:limit]
+    names = await _names(session, shown)
+    return [_flat_view(g, names, today) for g in shown]
 
 
 async def create_template(
@@ -366,6 +434,7 @@ async def assign_template(
             new_goals[pid] = goal
     await session.flush()
     report.created.update({pid: goal.id for pid, goal in new_goals.items()})
+    await _refresh_progress(session, report.created.values())
     return report
 
 
@@ -482,6 +551,115 @@ async def _is_repeat(
     return last == actor.person_id
 
 
+async def _created_by_request(session: AsyncSession, actor: Actor, request_id: str) -> int | None:
+    return await session.scalar(
+        select(Goal.id).where(Goal.request_id == request_id, Goal.created_by_id == actor.person_id)
+    )
+
+
+# --- stored roll-up ----------------------------------------------------------------------------------
+
+_START = bindparam("start", expanding=True)
+_AFFECTED = bindparam("affected", expanding=True)
+_ROLLUP_COLUMNS = (Goal.id, Goal.parent_id, Goal.weight, Goal.closed_at, Goal.final_score, Goal.progress)
+
+
+async def _refresh_progress(session: AsyncSession, start_ids: Iterable[int | None]) -> None:
+    """Rewrite the stored progress of these goals and of all their ancestors, children before parents.
+
+    Goals off the changed paths keep their stored progress, so the cost follows the depth of the tree
+    and the width of the levels on the path, not the size of the tree. On PostgreSQL the goals on the
+    paths are locked in id order first: two updates under one parent then take turns, and the later one
+    computes the parent from both children instead of from the other's stale value. SQLite's writers
+    already take turns.
+    """
+    start = [goal_id for goal_id in dict.fromkeys(start_ids) if goal_id is not None]
+    if not start:
+        return
+    up = select(Goal.id.label("id"), Goal.parent_id.label("parent_id"), literal(0).label("depth"))
+    chain = up.where(Goal.id.in_(_START)).cte("ancestors", recursive=True)
+    chain = chain.union_all(
+        select(Goal.id, Goal.parent_id, chain.c.depth + 1)
+        .join(chain, Goal.id == chain.c.parent_id)
+        .where(chain.c.depth < 64)
+    )
+    affected = sorted(set(await session.scalars(select(chain.c.id), {"start": start})))
+    params = {"affected": affected}
+    if is_postgres(session):
+        await session.execute(
+            select(Goal.id).where(Goal.id.in_(_AFFECTED)).order_by(Goal.id).with_for_update(), params
+        )
+    rows = (
+        await session.execute(
+            select(*_ROLLUP_COLUMNS).where(or_(Goal.id.in_(_AFFECTED), Goal.parent_id.in_(_AFFECTED))),
+            params,
+        )
+    ).all()
+    parts: dict[int, list[tuple[float, float]]] = {}
+    for kr in await session.execute(
+        select(
+            KeyResult.goal_id,
+            KeyResult.metric,
+            KeyResult.start,
+            KeyResult.target,
+            KeyResult.current,
+            KeyResult.weight,
+        ).where(KeyResult.goal_id.in_(_AFFECTED)),
+        params,
+    ):
+        parts.setdefault(kr.goal_id, []).append(
+            (kr.weight, key_result_progress(kr.metric, kr.start, kr.target, kr.current))
+        )
+    await _store_progress(session, _recompute(set(affected), rows, parts))
+
+
+def _recompute(affected: set[int], rows: Sequence, parts: dict[int, list[tuple[float, float]]]) -> dict:
+    """New progress of each affected goal; children outside `affected` count with their stored value."""
+    by_id = {row.id: row for row in rows}
+    children: dict[int, list] = {}
+    for row in rows:
+        if row.parent_id in affected and row.id != row.parent_id:
+            children.setdefault(row.parent_id, []).append(row)
+    computed: dict[int, float] = {}
+
+    def compute(goal_id: int, path: frozenset[int]) -> float:
+        if goal_id not in computed:
+            row, path = by_id[goal_id], path | {goal_id}
+            aligned = [
+                (c.weight, compute(c.id, path) if c.id in affected and c.id not in path else c.progress)
+                for c in children.get(goal_id, ())
+            ]
+            node = GoalNode(
+                id=goal_id,
+                parent_id=row.parent_id,
+                weight=row.weight,
+                key_results=tuple(parts.get(goal_id, ())),
+                final_score=row.final_score,
+                closed=row.closed_at is not None,
+            )
+            computed[goal_id] = node_progress(node, aligned)
+        return computed[goal_id]
+
+    for goal_id in affected:
+        compute(goal_id, frozenset())
+    return {goal_id: value for goal_id, value in computed.items() if value != by_id[goal_id].progress}
+
+
+async def _store_progress(session: AsyncSession, progress: dict[int, float]) -> None:
+    if not progress:
+        return
+    table = Goal.__table__
+    await session.execute(
+        update(table).where(table.c.id == bindparam("goal_id")).values(progress=bindparam("value")),
+        [{"goal_id": goal_id, "value": value} for goal_id, value in progress.items()],
+    )
+    # Goals this session already holds would otherwise keep showing the old value.
+    for goal_id, value in progress.items():
+        held = session.identity_map.get(identity_key(Goal, goal_id))
+        if held is not None:
+            set_committed_value(held, "progress", value)
+
+
 # --- reading: subtrees in few queries, roll-up in Python ---------------------------------------------
 
 
@@ -508,8 +686,7 @@ async def _scopes(
 
 
 async def _may_view(session: AsyncSession, actor: Actor, goal: Goal) -> bool:
-    rel, department = (await _scopes(session, actor, [goal]))[goal.id]
-    return may_view_goal(actor, visibility=goal.visibility, rel=rel, department=department)
+    return _visible(actor, goal, await _scopes(session, actor, [goal]))
 
 
 async def _descendant_ids(session: AsyncSession, goal_id: int) -> set[int]:
@@ -570,57 +747,19 @@ async def _build(
         }
     )
     scopes = await _scopes(session, actor, goals.values())
-    owner_ids = {g.owner_person_id for g in goals.values() if g.owner_person_id is not None}
-    names = dict(
-        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(owner_ids)))).all()
-        if owner_ids
-        else ()
-    )
+    names = await _names(session, goals.values())
     children: dict[int, list[Goal]] = {}
     for g in sorted(goals.values(), key=lambda g: g.id):
         if g.parent_id in goals:
             children.setdefault(g.parent_id, []).append(g)
 
-    def visible(g: Goal) -> bool:
-        rel, department = scopes[g.id]
-        return may_view_goal(actor, visibility=g.visibility, rel=rel, department=department)
-
     def view(g: Goal, path: frozenset[int]) -> GoalView:
-        period = Period(g.period_label, g.period_start, g.period_end)
         path = path | {g.id}
-        return GoalView(
-            id=g.id,
-            title=g.title,
-            description=g.description,
-            owner_type=g.owner_type,
-            owner_person_id=g.owner_person_id,
-            owner_label=_owner_label(g, names),
-            period=period,
-            visibility=g.visibility,
-            kind=g.kind,
-            weight=g.weight,
-            parent_id=g.parent_id,
-            progress=progress[g.id],
-            status=goal_status(progress[g.id], period, today=today, closed=g.closed_at is not None),
-            closed_at=g.closed_at,
-            final_score=g.final_score,
-            key_results=tuple(
-                KeyResultView(
-                    id=kr.id,
-                    title=kr.title,
-                    metric=kr.metric,
-                    unit=kr.unit,
-                    start=kr.start,
-                    target=kr.target,
-                    current=kr.current,
-                    weight=kr.weight,
-                    progress=kr_progress[kr.id],
-                    version=kr.version,
-                )
-                for kr in krs_of.get(g.id, ())
-            ),
-            children=tuple(view(c, path) for c in children.get(g.id, ()) if c.id not in path and visible(c)),
+        key_results = tuple(_key_result_view(kr, kr_progress[kr.id]) for kr in krs_of.get(g.id, ()))
+        aligned = tuple(
+            view(c, path) for c in children.get(g.id, ()) if c.id not in path and _visible(actor, c, scopes)
         )
+        return _goal_view(g, names, today, progress[g.id], key_results, aligned)
 
     return {rid: view(goals[rid], frozenset()) for rid in root_ids if rid in goals}
 
@@ -641,15 +780,81 @@ async def _person_goals(session: AsyncSession, actor: Actor, person_id: int, tod
         )
     ).all()
     scopes = await _scopes(session, actor, own)
-    shown = [
-        g
-        for g in own
-        if may_view_goal(actor, visibility=g.visibility, rel=scopes[g.id][0], department=scopes[g.id][1])
-    ]
+    shown = [g for g in own if _visible(actor, g, scopes)]
     shown_ids = {g.id for g in shown}
     roots = [g.id for g in shown if g.parent_id not in shown_ids]
     views = await _build(session, actor, roots, today)
     return [views[r] for r in roots]
+
+
+_OWNER_ORDER = case(
+    (Goal.owner_type == OwnerType.COMPANY.value, 0),
+    (Goal.owner_type == OwnerType.DEPARTMENT.value, 1),
+    else_=2,
+)
+
+
+def _visible(actor: Actor, goal: Goal, scopes: dict[int, tuple[Relation | None, str | None]]) -> bool:
+    rel, department = scopes[goal.id]
+    return may_view_goal(actor, visibility=goal.visibility, rel=rel, department=department)
+
+
+async def _names(session: AsyncSession, goals: Iterable[Goal]) -> dict[int, str]:
+    owner_ids = {g.owner_person_id for g in goals if g.owner_person_id is not None}
+    if not owner_ids:
+        return {}
+    rows = await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(owner_ids)))
+    return dict(rows.all())
+
+
+def _key_result_view(kr: KeyResult, progress: float) -> KeyResultView:
+    return KeyResultView(
+        id=kr.id,
+        title=kr.title,
+        metric=kr.metric,
+        unit=kr.unit,
+        start=kr.start,
+        target=kr.target,
+        current=kr.current,
+        weight=kr.weight,
+        progress=progress,
+        version=kr.version,
+    )
+
+
+def _goal_view(
+    g: Goal,
+    names: dict[int, str],
+    today: date,
+    progress: float,
+    key_results: tuple[KeyResultView, ...] = (),
+    children: tuple[GoalView, ...] = (),
+) -> GoalView:
+    period = Period(g.period_label, g.period_start, g.period_end)
+    return GoalView(
+        id=g.id,
+        title=g.title,
+        description=g.description,
+        owner_type=g.owner_type,
+        owner_person_id=g.owner_person_id,
+        owner_label=_owner_label(g, names),
+        period=period,
+        visibility=g.visibility,
+        kind=g.kind,
+        weight=g.weight,
+        parent_id=g.parent_id,
+        progress=progress,
+        status=goal_status(progress, period, today=today, closed=g.closed_at is not None),
+        closed_at=g.closed_at,
+        final_score=g.final_score,
+        key_results=key_results,
+        children=children,
+    )
+
+
+def _flat_view(g: Goal, names: dict[int, str], today: date) -> GoalView:
+    """A goal without its key results or children, at its stored progress (for pick lists)."""
+    return _goal_view(g, names, today, g.progress)
 
 
 def _owner_label(goal: Goal, names: dict[int, str]) -> str:

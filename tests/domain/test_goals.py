@@ -6,6 +6,8 @@ Fernandez is in Sales; Megan Bowen is HR.
 
 from __future__ import annotations
 
+import contextlib
+import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -413,6 +415,77 @@ async def test_three_level_roll_up_and_a_deep_update_changes_every_ancestor(sess
     seen_by_adele = await goals.get_goal(session, actor=cast.adele, goal_id=company.id, today=TODAY)
     assert [c.id for c in seen_by_adele.children] == [engineering.id], "Sales' team goal is Sales' own"
     assert seen_by_adele.progress == pytest.approx(0.26875), "progress counts every aligned goal"
+    # The stored roll-up (what the Alignment tab reads) moved on every ancestor too.
+    assert await stored_progress(session, [adele.id, engineering.id, company.id, sales.id]) == pytest.approx(
+        [0.2375, 0.325, 0.26875, 0.1]
+    )
+
+
+async def stored_progress(session, goal_ids: list[int]) -> list[float]:
+    rows = dict((await session.execute(select(Goal.id, Goal.progress).where(Goal.id.in_(goal_ids)))).all())
+    return [rows[goal_id] for goal_id in goal_ids]
+
+
+async def test_stored_progress_matches_the_computed_roll_up_after_any_sequence_of_changes(
+    session, cast
+) -> None:
+    """Random creates, aligns, updates and closes over a forest: after each, every goal's stored
+    progress equals the roll-up computed from scratch over its whole subtree."""
+    rng = random.Random(20261126)
+    created: list[goals.GoalView] = []
+    closed: set[int] = set()
+    for step in range(60):
+        action = (
+            rng.choice(["create", "create", "align", "update", "update", "close"]) if created else "create"
+        )
+        if action == "create":
+            parent = rng.choice([None, *[g.id for g in created if g.id not in closed]])
+            view = await a_goal(
+                session,
+                cast.megan,
+                owner=Owner.company(),
+                visibility="public",
+                title=f"Goal {step}",
+                parent_id=parent,
+                weight=rng.choice([0, 1, 2, 5]),
+                key_results=[
+                    KeyResultInput(
+                        f"KR {step}.{i}", start=0, target=rng.choice([4, 10, -3]), weight=rng.random()
+                    )
+                    for i in range(rng.randint(0, 2))
+                ],
+            )
+            created.append(view)
+        elif action == "align":
+            goal, parent = rng.choice(created), rng.choice([None, *[g.id for g in created]])
+            with contextlib.suppress(Invalid):  # under itself or a descendant, or a closed parent
+                await goals.align_goal(session, actor=cast.megan, goal_id=goal.id, parent_id=parent, now=NOW)
+        elif action == "update":
+            goal = await goals.get_goal(
+                session, actor=cast.megan, goal_id=rng.choice(created).id, today=TODAY
+            )
+            if goal.key_results and goal.closed_at is None:
+                kr = rng.choice(goal.key_results)
+                await goals.update_key_result(
+                    session,
+                    actor=cast.megan,
+                    key_result_id=kr.id,
+                    value=rng.uniform(-5, 12),
+                    expected_version=kr.version,
+                    now=NOW,
+                )
+        else:
+            goal = rng.choice(created)
+            with contextlib.suppress(Conflict):  # already closed
+                await goals.close_goal(
+                    session, actor=cast.megan, goal_id=goal.id, final_score=rng.random(), now=NOW
+                )
+            closed.add(goal.id)
+        ids = [g.id for g in created]
+        computed = [
+            (await goals.get_goal(session, actor=cast.megan, goal_id=i, today=TODAY)).progress for i in ids
+        ]
+        assert await stored_progress(session, ids) == pytest.approx(computed), f"after step {step}: {action}"
 
 
 async def test_reading_a_tree_takes_the_same_few_queries_however_big(session, cast, engine) -> None:
@@ -622,3 +695,40 @@ async def test_only_hr_and_managers_define_and_assign_templates(session, cast) -
             session, actor=cast.megan, title="Bad", key_results=[KeyResultInput("Flat", target=0)], now=NOW
         )
     assert await count(session, Goal) == 0
+
+
+# --- creating from a card, and what a new goal can align under ------------------------------------------
+
+
+async def test_the_same_request_creates_one_goal(session, cast) -> None:
+    first = await a_goal(session, cast.adele, request_id="card-7f3a")
+    again = await a_goal(session, cast.adele, request_id="card-7f3a", title="Typed differently")
+
+    assert again.id == first.id and again.title == first.title
+    assert await count(session, Goal) == 1
+    other = await a_goal(session, cast.adele, request_id="card-8e21")
+    assert other.id != first.id
+
+
+async def test_a_new_goal_aligns_under_company_team_own_and_manager_line_goals_only(session, cast) -> None:
+    company = await a_goal(session, cast.megan, owner=Owner.company(), visibility="public", title="Grow")
+    engineering = await a_goal(session, cast.alex, owner=Owner.team("Engineering"), title="Ship faster")
+    sales = await a_goal(session, cast.megan, owner=Owner.team("Sales"), title="Sell more")
+    alex_goal = await a_goal(session, cast.alex, title="Coach the team", visibility="team")
+    alex_private = await a_goal(session, cast.alex, title="Alex's own secret", visibility="private")
+    adele_goal = await a_goal(session, cast.adele, title="Learn Rust")
+    isaiah_goal = await a_goal(session, cast.isaiah, title="Isaiah's goal", visibility="public")
+    closed = await a_goal(session, cast.megan, owner=Owner.company(), visibility="public", title="Old")
+    await goals.close_goal(session, actor=cast.megan, goal_id=closed.id, final_score=1, now=NOW)
+    last_year = await a_goal(
+        session, cast.megan, owner=Owner.company(), visibility="public", title="2025", period="2025"
+    )
+
+    choices = await goals.alignable_goals(session, actor=cast.adele, today=TODAY)
+
+    ids = [g.id for g in choices]
+    assert ids[0] == company.id, "company goals come first"
+    assert set(ids) == {company.id, engineering.id, alex_goal.id, adele_goal.id}
+    assert alex_private.id not in ids, "a manager's private goal is not Adele's to see"
+    assert not {sales.id, isaiah_goal.id, closed.id, last_year.id} & set(ids)
+    assert all(g.children == () and g.key_results == () for g in choices)

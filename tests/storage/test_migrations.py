@@ -4,6 +4,7 @@ autogenerate to write, downgrade removes every table, and a model change the mig
 from __future__ import annotations
 
 import types
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -103,3 +104,37 @@ async def test_a_model_change_without_a_migration_is_detected(
 
     flattened = [c for group in changes for c in (group if isinstance(group, list) else [group])]
     assert operation in {c[0] for c in flattened}, f"{change} went unnoticed: {changes}"
+
+
+async def test_0004_stores_the_roll_up_of_goals_that_already_existed(blank_engine: AsyncEngine) -> None:
+    """A company goal (no key results) over two team goals weighted 3 and 1: 0.5 and 0.1 → 0.4."""
+    await migrate.upgrade(blank_engine, "0003")
+    async with blank_engine.begin() as conn:
+        goal = (
+            "INSERT INTO goals (id, owner_type, title, period_label, period_start, period_end, visibility,"
+            " kind, parent_id, weight, created_at, updated_at) VALUES (:id, 'company', :title, '2026',"
+            " :start, :end, 'public', 'business', :parent, :weight, :now, :now)"
+        )
+        now = datetime(2026, 11, 26)  # UTC, naive: how UTCDateTime stores it
+        year = {"start": date(2026, 1, 1), "end": date(2026, 12, 31), "now": now}
+        await conn.execute(sa.text(goal), {"id": 1, "title": "Grow", "parent": None, "weight": 1} | year)
+        await conn.execute(sa.text(goal), {"id": 2, "title": "Ship", "parent": 1, "weight": 3} | year)
+        await conn.execute(sa.text(goal), {"id": 3, "title": "Sell", "parent": 1, "weight": 1} | year)
+        await conn.execute(
+            sa.text(
+                "INSERT INTO key_results (goal_id, position, title, metric, start, target, current, weight,"
+                " version, created_at, updated_at) VALUES (:goal, 0, 'KR', 'number', 0, 10, :current, 1, 1,"
+                " :now, :now)"
+            ),
+            [{"goal": 2, "current": 5, "now": now}, {"goal": 3, "current": 1, "now": now}],
+        )
+
+    await migrate.upgrade(blank_engine)
+
+    async with blank_engine.connect() as conn:
+        stored = dict((await conn.execute(sa.text("SELECT id, progress FROM goals"))).all())
+    assert stored == pytest.approx({1: 0.4, 2: 0.5, 3: 0.1})
+    async with blank_engine.connect() as conn:
+        parents = dict((await conn.execute(sa.text("SELECT id, parent_id FROM goals"))).all())
+        key_results = (await conn.execute(sa.text("SELECT count(*) FROM key_results"))).scalar()
+    assert (parents, key_results) == ({1: None, 2: 1, 3: 1}, 2), "copying the table lost nothing"
