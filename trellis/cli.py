@@ -25,7 +25,8 @@ from domain.access import load_actor
 from domain.clock import system_clock
 from domain.errors import DomainError, NotFound
 from domain.org_sync import clear_manager_override, set_manager_override
-from storage import demo, migrate
+from domain.performance import goals
+from storage import demo, demo_goals, migrate
 from storage.engine import create_engine, session_factory
 from storage.uow import unit_of_work
 from trellis import config
@@ -135,8 +136,16 @@ async def _prepare_database(settings: config.Settings, *, seed_demo: bool) -> No
             return
         async with unit_of_work(sessions) as session:
             if await demo.is_empty(session):
-                result = await demo.seed(session)
+                result = await _seed_demo(session, people=60, seed=7)
                 print(f"Seeded the demo organization: {result}")
+
+
+async def _seed_demo(session: AsyncSession, *, people: int, seed: int, progress: Any = None) -> str:
+    """The demo people, then their goals for this quarter with the roll-up computed."""
+    result = await demo.seed(session, people=people, seed=seed, progress=progress)
+    goal_count = await demo_goals.seed_goals(session, today=system_clock().date(), seed=seed)
+    await goals.rebuild_progress(session)
+    return f"{result}, {goal_count} goals"
 
 
 def _migrate(settings: config.Settings, _args: argparse.Namespace) -> int:
@@ -289,7 +298,7 @@ async def _seed(settings: config.Settings, people: int, seed: int) -> int:
                 )
                 return 1
             with tqdm(total=people, unit="person", desc="seed", disable=people < 1000) as bar:
-                result = await demo.seed(
+                result = await _seed_demo(
                     session, people=people, seed=seed, progress=lambda done, _total: bar.update(done - bar.n)
                 )
         print(f"Seeded the demo organization: {result}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -595,22 +596,43 @@ async def _refresh_progress(session: AsyncSession, start_ids: Iterable[int | Non
             params,
         )
     ).all()
+    parts = await _key_result_parts(session, KeyResult.goal_id.in_(_AFFECTED), params)
+    await _store_progress(session, _recompute(set(affected), rows, parts))
+
+
+async def rebuild_progress(session: AsyncSession) -> int:
+    """Recompute every goal's stored roll-up from scratch (after a bulk load, or to repair); returns how
+    many goals changed."""
+    rows = (await session.execute(select(*_ROLLUP_COLUMNS))).all()
+    parts = await _key_result_parts(session, literal(True), {})
+    nodes = {
+        row.id: GoalNode(
+            id=row.id,
+            parent_id=row.parent_id,
+            weight=row.weight,
+            key_results=tuple(parts.get(row.id, ())),
+            final_score=row.final_score,
+            closed=row.closed_at is not None,
+        )
+        for row in rows
+    }
+    stored = {row.id: row.progress for row in rows}
+    changed = {goal_id: value for goal_id, value in rollup(nodes).items() if _moved(stored[goal_id], value)}
+    await _store_progress(session, changed)
+    return len(changed)
+
+
+async def _key_result_parts(
+    session: AsyncSession, where: Any, params: dict[str, Any]
+) -> dict[int, list[tuple[float, float]]]:
+    """(weight, progress) of each goal's key results, by goal id."""
     parts: dict[int, list[tuple[float, float]]] = {}
-    for kr in await session.execute(
-        select(
-            KeyResult.goal_id,
-            KeyResult.metric,
-            KeyResult.start,
-            KeyResult.target,
-            KeyResult.current,
-            KeyResult.weight,
-        ).where(KeyResult.goal_id.in_(_AFFECTED)),
-        params,
-    ):
+    columns = (KeyResult.goal_id, KeyResult.metric, KeyResult.start, KeyResult.target, KeyResult.current)
+    for kr in await session.execute(select(*columns, KeyResult.weight).where(where), params):
         parts.setdefault(kr.goal_id, []).append(
             (kr.weight, key_result_progress(kr.metric, kr.start, kr.target, kr.current))
         )
-    await _store_progress(session, _recompute(set(affected), rows, parts))
+    return parts
 
 
 def _recompute(affected: set[int], rows: Sequence, parts: dict[int, list[tuple[float, float]]]) -> dict:
@@ -642,7 +664,12 @@ def _recompute(affected: set[int], rows: Sequence, parts: dict[int, list[tuple[f
 
     for goal_id in affected:
         compute(goal_id, frozenset())
-    return {goal_id: value for goal_id, value in computed.items() if value != by_id[goal_id].progress}
+    return {goal_id: value for goal_id, value in computed.items() if _moved(by_id[goal_id].progress, value)}
+
+
+def _moved(stored: float, value: float) -> bool:
+    # Sums taken in another order differ in the last bits; that is not a change worth a write.
+    return abs(stored - value) > 1e-12
 
 
 async def _store_progress(session: AsyncSession, progress: dict[int, float]) -> None:
