@@ -218,6 +218,46 @@ async def update_key_result(
     )
 
 
+_UNCHANGED: Any = object()
+
+
+async def edit_goal(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    goal_id: int,
+    now: datetime,
+    title: str | None = None,
+    description: str | None = _UNCHANGED,
+    period: Period | str | None = None,
+    visibility: Visibility | str | None = None,
+    kind: Kind | str | None = None,
+    weight: float | None = None,
+) -> GoalView:
+    """Change a goal's fields (owner, their manager line or HR); what is not passed stays as it is."""
+    goal = await _editable_goal(session, actor, goal_id)
+    if goal.closed_at is not None:
+        raise Invalid("This goal is closed: it can't change any more.")
+    if title is not None:
+        goal.title = validate_title(title, "goal")
+    if description is not _UNCHANGED:
+        goal.description = _description(description)
+    if period is not None:
+        _set_period(goal, period)
+    if visibility is not None:
+        goal.visibility = _choice(Visibility, visibility, "visibility")
+    if kind is not None:
+        goal.kind = _choice(Kind, kind, "goal type")
+    reweighted = weight is not None and validate_weight(weight) != goal.weight
+    if weight is not None:
+        goal.weight = validate_weight(weight)
+    goal.updated_at = now
+    await session.flush()
+    if reweighted:
+        await _refresh_progress(session, [goal.parent_id])
+    return await _view_one(session, actor, goal_id, now.date())
+
+
 async def close_goal(
     session: AsyncSession, *, actor: Actor, goal_id: int, final_score: float, now: datetime
 ) -> GoalView:

@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from domain.access import Actor, load_actor
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.performance import goals
-from domain.performance.goal_progress import Period, Status
+from domain.performance.goal_progress import CUSTOM, Period, Status
 from domain.performance.goals import KeyResultChanged, KeyResultInput, Owner
 from storage import demo
 from storage.models import Goal, KeyResult, KeyResultUpdate, Person
@@ -732,3 +732,58 @@ async def test_a_new_goal_aligns_under_company_team_own_and_manager_line_goals_o
     assert alex_private.id not in ids, "a manager's private goal is not Adele's to see"
     assert not {sales.id, isaiah_goal.id, closed.id, last_year.id} & set(ids)
     assert all(g.children == () and g.key_results == () for g in choices)
+
+
+# --- editing -----------------------------------------------------------------------------------------
+
+
+async def test_the_owner_and_their_manager_edit_a_goal_and_a_new_weight_moves_the_parent(
+    session, cast
+) -> None:
+    team = await a_goal(
+        session, cast.alex, owner=Owner.team("Engineering"), key_results=[KeyResultInput("KR", target=10)]
+    )
+    done = await a_goal(
+        session,
+        cast.adele,
+        parent_id=team.id,
+        key_results=[KeyResultInput("Done", target=10, current=10)],
+    )  # team: (0 + 1·1) / 2 = 0.5
+
+    edited = await goals.edit_goal(
+        session, actor=cast.adele, goal_id=done.id, title="  Ship it  ", period="2026-H2", now=NOW
+    )
+    assert (edited.title, edited.period.label, edited.description) == ("Ship it", "2026-H2", None)
+    await goals.edit_goal(session, actor=cast.alex, goal_id=done.id, weight=3, visibility="private", now=NOW)
+
+    view = await goals.get_goal(session, actor=cast.alex, goal_id=team.id, today=TODAY)
+    assert view.progress == pytest.approx(0.75), "(0 + 3·1) / 4"
+    assert await stored_progress(session, [team.id]) == pytest.approx([0.75])
+    mine = await goals.get_goal(session, actor=cast.adele, goal_id=done.id, today=TODAY)
+    assert (mine.visibility, mine.weight, mine.title) == ("private", 3, "Ship it")
+
+
+@pytest.mark.parametrize("who", ["isaiah", "patti"])
+async def test_nobody_else_edits_a_goal(session, cast, who) -> None:
+    goal = await a_goal(session, cast.adele)
+    with pytest.raises(Forbidden):
+        await goals.edit_goal(session, actor=getattr(cast, who), goal_id=goal.id, title="Mine now", now=NOW)
+    assert (await goals.get_goal(session, actor=cast.adele, goal_id=goal.id, today=TODAY)).title == goal.title
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"title": "  "}, "title"),
+        ({"weight": -1}, "negative"),
+        ({"period": Period(CUSTOM, date(2026, 12, 1), date(2026, 11, 1))}, "before it starts"),
+        ({"visibility": "secret"}, "visibility"),
+    ],
+)
+async def test_bad_edits_are_refused_and_nothing_changes(session, cast, change, message) -> None:
+    goal = await a_goal(session, cast.adele)
+    with pytest.raises(Invalid, match=message):
+        await goals.edit_goal(session, actor=cast.adele, goal_id=goal.id, now=NOW, **change)
+    session.expire_all()
+    row = await session.get(Goal, goal.id)
+    assert (row.title, row.weight, row.period_label, row.visibility) == (goal.title, 1.0, Q4, goal.visibility)
