@@ -16,7 +16,12 @@ TALENT_REVIEWER = "talent_reviewer"
 
 # Commands a person can type now, as (command, description). Features add theirs here; the manifest's
 # commandLists reads the same tuple (at most 10; command ≤ 32 characters, description ≤ 128).
-COMMANDS: tuple[tuple[str, str], ...] = (("help", "Show what Trellis can do"),)
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("help", "Show what Trellis can do"),
+    ("goals", "See your goals and update their progress"),
+    ("goals @name", "See a colleague's goals (all of them for your team)"),
+    ("new goal", "Set a new goal"),
+)
 
 ABOUT = (
     "{app} brings performance and talent management into Teams: goals, feedback, check-ins and "

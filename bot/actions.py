@@ -54,6 +54,7 @@ class RegisteredCommand:
     phrase: str
     handler: CommandHandler
     writes: bool
+    personal_only: bool
 
 
 class ActionRouter:
@@ -76,12 +77,17 @@ class ActionRouter:
     def verbs(self) -> frozenset[str]:
         return frozenset(self._handlers)
 
-    def command(self, phrase: str, handler: CommandHandler, *, writes: bool = False) -> None:
-        """Answer text that is `phrase` or starts with it ("goals", "goals Adele"); lower case words."""
+    def command(
+        self, phrase: str, handler: CommandHandler, *, writes: bool = False, personal_only: bool = True
+    ) -> None:
+        """Answer text that is `phrase` or starts with it ("goals", "goals Adele"); lower case words.
+
+        Commands answer in the person's 1:1 chat only unless `personal_only` is off: their cards show
+        someone's goals or check-ins, which a channel or group chat must not see."""
         key = " ".join(phrase.lower().split())
         if key in self._commands:
             raise ValueError(f"command {phrase!r} already has a handler")
-        self._commands[key] = RegisteredCommand(key, handler, writes)
+        self._commands[key] = RegisteredCommand(key, handler, writes, personal_only)
 
     def command_for(self, text: str) -> tuple[RegisteredCommand, str] | None:
         """The longest registered phrase the text starts with, and the rest of the text as typed."""

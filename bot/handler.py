@@ -30,6 +30,10 @@ from storage.uow import read_only, unit_of_work
 log = logging.getLogger(__name__)
 
 APP_NAME = "Trellis"
+PERSONAL_ONLY = (
+    "I answer that in our 1:1 chat, where only you can see it: open Trellis from the apps bar and ask "
+    "me there."
+)
 
 
 class _Refused(Exception):
@@ -82,6 +86,8 @@ class TrellisBot(TeamsActivityHandler):
         text = bot_text(context.activity)
         command = parse(text)
         if command.name == "unknown" and (found := self._router.command_for(plain_text(text))):
+            if found[0].personal_only and not is_personal(context.activity):
+                return card_activity(cards.error_card(message=PERSONAL_ONLY))
             return card_activity(await self._run_command(context, actor, *found))
         return self._reply(command, actor)
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import adaptive_cards as cards
+from bot import goals
 from bot.actions import ActionContext, ActionRouter
 from bot.adapter import TrellisAdapter
 from bot.auth import BotCredentials, TrellisAuthentication
@@ -88,6 +89,7 @@ def default_router() -> ActionRouter:
     """The verbs every Trellis card may use; feature packages register theirs beside these."""
     router = ActionRouter()
     router.register("help", _help)
+    goals.register(router)
     return router
 
 

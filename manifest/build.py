@@ -37,7 +37,13 @@ class StaticTab:
 
 
 # Features append here as they ship; Teams shows at most 10 commands per scope.
-COMMANDS: tuple[BotCommand, ...] = (BotCommand("help", "Show what Trellis can do and how to start"),)
+# Commands about people's goals and check-ins are personal-scope only: the bot answers them in 1:1 chat.
+COMMANDS: tuple[BotCommand, ...] = (
+    BotCommand("help", "Show what Trellis can do and how to start"),
+    BotCommand("goals", "See your goals and update their progress", ("personal",)),
+    BotCommand("goals @name", "See a colleague's goals (all of them for your team)", ("personal",)),
+    BotCommand("new goal", "Set a new goal", ("personal",)),
+)
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.
 STATIC_TABS: tuple[StaticTab, ...] = (StaticTab("home", "Home", "/tabs/home"),)

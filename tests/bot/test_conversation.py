@@ -224,3 +224,21 @@ async def test_a_new_conversation_for_the_same_person_replaces_the_stored_one(
             select(ConversationRef).join(Person).where(Person.aad_object_id == alex.aad_object_id)
         )
     assert ref.conversation_id == alex.conversation_id
+
+
+async def test_a_command_about_people_typed_in_a_channel_is_answered_only_in_the_1_1_chat(
+    alex: TeamsUser, teams
+) -> None:
+    """`goals` in a channel would post someone's goals for the whole team to read."""
+    channel = {"conversationType": "channel", "id": "19:general@thread.tacv2", "tenantId": teams.tenant_id}
+    bot = {"id": alex.activity("message_personal")["recipient"]["id"], "name": "Trellis"}
+    mention = {"type": "mention", "text": "<at>Trellis</at>", "mentioned": bot}
+    activity = alex.activity(
+        "message_personal", text="<at>Trellis</at> goals", conversation=channel, entities=[mention]
+    )
+
+    _, replies = await alex.send(activity)
+
+    (reply,) = replies
+    assert "answer that in our 1:1 chat" in reply.card.text()
+    assert "Your goals" not in reply.card.text()
