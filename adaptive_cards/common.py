@@ -21,6 +21,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("goals", "See your goals and update their progress"),
     ("goals @name", "See a colleague's goals (all of them for your team)"),
     ("new goal", "Set a new goal"),
+    ("checkin", "Fill in this week's check-in"),
+    ("checkin day friday", "Choose your check-in day (or off)"),
+    ("checkins", "Your team's check-ins this week"),
 )
 
 ABOUT = (

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import adaptive_cards as cards
-from bot import goals
+from bot import checkins, goals
 from bot.actions import ActionContext, ActionRouter
 from bot.adapter import TrellisAdapter
 from bot.auth import BotCredentials, TrellisAuthentication
@@ -90,6 +90,7 @@ def default_router() -> ActionRouter:
     router = ActionRouter()
     router.register("help", _help)
     goals.register(router)
+    checkins.register(router)
     return router
 
 

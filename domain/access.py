@@ -111,6 +111,16 @@ def may_view_goal(actor: Actor, *, visibility: str, rel: Relation | None, depart
     return False
 
 
+def may_view_checkin(actor: Actor, rel: Relation) -> bool:
+    """A weekly check-in, its talking points and replies: the person, their manager line and HR."""
+    return rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+def may_reply_to_checkin(actor: Actor, rel: Relation) -> bool:
+    """Comment on someone's check-in: their manager line and HR, never the person on their own."""
+    return may_manage(actor, rel)
+
+
 def may_administer(actor: Actor) -> bool:
     """Org-wide settings, imports, role grants, audit log."""
     return actor.has(Role.HR_ADMIN)

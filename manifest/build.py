@@ -43,6 +43,9 @@ COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("goals", "See your goals and update their progress", ("personal",)),
     BotCommand("goals @name", "See a colleague's goals (all of them for your team)", ("personal",)),
     BotCommand("new goal", "Set a new goal", ("personal",)),
+    BotCommand("checkin", "Fill in this week's check-in with your manager", ("personal",)),
+    BotCommand("checkin day friday", "Choose the day your check-in arrives, or turn it off", ("personal",)),
+    BotCommand("checkins", "See your team's check-ins this week and reply", ("personal",)),
 )
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.

@@ -332,3 +332,88 @@ class KeyResultTemplate(Base):
     weight: Mapped[float] = mapped_column(Float, default=1.0)
 
     template: Mapped[GoalTemplate] = relationship(back_populates="key_results")
+
+
+# --- check-ins -----------------------------------------------------------------------------------------
+# Weeks start on Monday and days are UTC dates: the store keeps no schedule per time zone (yet).
+
+
+class CheckInPreference(Base):
+    """The weekday a person wants their check-in card on (0 = Monday), or paused: no cards at all."""
+
+    __tablename__ = "checkin_preferences"
+    __table_args__ = (CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CheckIn(TimestampMixin, Base):
+    """One person's check-in for one week: opened (by the card or the `checkin` command), sent, maybe
+    reminded, and submitted once."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        # One check-in per person and week: a second card, command or submit finds this row.
+        UniqueConstraint("person_id", "week_start", name="uq_checkins_person_week"),
+        CheckConstraint("mood IS NULL OR (mood >= 1 AND mood <= 5)", name="mood"),
+        Index("ix_checkins_manager_week", "manager_id", "week_start"),
+        Index("ix_checkins_week_start", "week_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # Their manager when the check-in was opened: whose digest it belongs to, even after a move.
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    week_start: Mapped[date] = mapped_column(Date)  # the Monday
+    due_on: Mapped[date] = mapped_column(Date)  # the person's check-in day that week
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the card went to their chat
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mood: Mapped[int | None] = mapped_column(Integer)
+    wins: Mapped[str | None] = mapped_column(Text)
+    blockers: Mapped[str | None] = mapped_column(Text)
+    priorities: Mapped[str | None] = mapped_column(Text)
+    # The key results moved with this check-in: [{key_result_id, title, unit, old, new}]. Their history
+    # is in key_result_updates; this copy lets the digest say what moved without joining it back.
+    key_result_changes: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class CheckInDigest(Base):
+    """A manager's digest of one week's check-ins went out (at most once per manager and week)."""
+
+    __tablename__ = "checkin_digests"
+
+    manager_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TalkingPoint(Base):
+    """Something to talk about in a check-in; it shows on every check-in of the person until resolved."""
+
+    __tablename__ = "talking_points"
+    __table_args__ = (Index("ix_talking_points_person_open", "person_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class CheckInComment(Base):
+    """A reply to a check-in from the person's manager line (or HR)."""
+
+    __tablename__ = "checkin_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

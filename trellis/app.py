@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import routes as bot_routes
+from bot.checkins import schedule_checkins
 from directory.errors import DirectoryError
 from directory.graph import GraphClient
 from directory.sync import sync_directory
@@ -43,7 +44,10 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     run_sender: bool = True,
 ) -> web.Application:
-    """Build the app; the engine is disposed on cleanup only when this function created it."""
+    """Build the app; the engine is disposed on cleanup only when this function created it.
+
+    run_sender=False leaves out the proactive background jobs (the outbox sender and the check-in
+    scheduler): tests and one-shot commands run them by hand."""
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url)
     sessions = sessions or session_factory(engine)
@@ -61,6 +65,9 @@ def create_app(
     app.router.add_get("/", _index)
     if run_sender:
         app.cleanup_ctx.append(_background(runtime.sender.run))
+    if run_sender and settings.checkin_schedule_minutes > 0:
+        minutes = settings.checkin_schedule_minutes
+        app.cleanup_ctx.append(_background(lambda: _schedule_checkins_every(minutes, sessions, clock)))
     if settings.directory.configured and settings.directory.sync_interval_minutes > 0:
         app.cleanup_ctx.append(_background(lambda: _sync_directory_every(settings, sessions, clock)))
     if own_engine:
@@ -155,6 +162,23 @@ async def _sync_directory_every(
             except DirectoryError as error:
                 log.error("directory sync failed: %s", error)
             await asyncio.sleep(directory.sync_interval_minutes * 60)
+
+
+async def _schedule_checkins_every(
+    minutes: int, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """Queue due check-in cards, reminders and digests at start-up, then every CHECKIN_SCHEDULE_MINUTES;
+    the outbox sender delivers them. Several servers may run this at once: each item is claimed once."""
+    while True:
+        try:
+            report = await schedule_checkins(sessions, clock)
+            if report.cards or report.reminders or report.digests or report.failed:
+                log.info("%s", report)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("check-in scheduling failed; will try again")
+        await asyncio.sleep(minutes * 60)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""`trellis` command line: serve, migrate, seed, import, manifest, outbox."""
+"""`trellis` command line: serve, migrate, seed, import, manifest, outbox, nudge."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
+from bot.checkins import schedule_checkins
+from bot.routes import BOT, BotRuntime
 from directory.errors import DirectoryError
 from directory.graph import GraphClient
 from directory.install import install_for_unreachable
@@ -108,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     outbox_cmd.add_parser("drain", help="send every message that is due, then exit").set_defaults(
         run=_outbox_drain
     )
+    commands.add_parser(
+        "nudge", help="queue the check-in cards, reminders and digests that are due, send them, then exit"
+    ).set_defaults(run=_nudge)
     return parser
 
 
@@ -334,14 +339,36 @@ def _manifest_build(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def _outbox_drain(settings: config.Settings, _args: argparse.Namespace) -> int:
     async def drain() -> None:
-        app = create_app(settings, run_sender=False)
-        from bot.routes import BOT
-
-        try:
-            print(await app[BOT].sender.drain())
-        finally:
-            await app.shutdown()
-            await app.cleanup()
+        async with _store(settings) as sessions, _bot_runtime(settings, sessions) as runtime:
+            print(await runtime.sender.drain())
 
     asyncio.run(drain())
+    return 0
+
+
+@asynccontextmanager
+async def _bot_runtime(
+    settings: config.Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[BotRuntime]:
+    """The bot's parts (its outbox sender) without serving HTTP or starting the background jobs."""
+    app = create_app(settings, engine=sessions.kw["bind"], sessions=sessions, run_sender=False)
+    # Frozen but never started: no background job runs (a configured directory sync included), and the
+    # cleanup still closes the connector pool. A bare shutdown() refuses an app that was never frozen.
+    app.freeze()
+    try:
+        yield app[BOT]
+    finally:
+        await app.shutdown()
+        await app.cleanup()
+
+
+def _nudge(settings: config.Settings, _args: argparse.Namespace) -> int:
+    """One scheduling pass and one drain: what the server's background jobs do, for cron or by hand."""
+
+    async def nudge() -> None:
+        async with _store(settings) as sessions, _bot_runtime(settings, sessions) as runtime:
+            print(await schedule_checkins(sessions, system_clock))
+            print(await runtime.sender.drain())
+
+    asyncio.run(nudge())
     return 0

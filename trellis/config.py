@@ -86,6 +86,8 @@ class Settings:
     log_level: str = "INFO"
     hr_contact: str | None = None
     directory: DirectorySettings = field(default_factory=lambda: DirectorySettings("", ""))
+    # How often the server looks for check-in cards, reminders and digests that are due; 0 turns it off.
+    checkin_schedule_minutes: int = 15
 
     @property
     def production(self) -> bool:
@@ -134,6 +136,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_log_level(env),
         hr_contact=env.get("TRELLIS_HR_CONTACT") or None,
         directory=_directory(env, app_id=app_id, app_password=app_password, tenant_id=tenant_id),
+        checkin_schedule_minutes=_minutes(env, "CHECKIN_SCHEDULE_MINUTES", 15),
     )
 
 
@@ -250,6 +253,13 @@ def _directory(
         teams_app_catalog_id=env.get("TEAMS_APP_CATALOG_ID", "").strip() or None,
         sync_interval_minutes=int(interval),
     )
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number of minutes (0 turns it off), not {raw!r}")
+    return int(raw)
 
 
 def _log_level(env: Mapping[str, str]) -> str:
