@@ -49,7 +49,12 @@ COMMANDS: tuple[BotCommand, ...] = (
 )
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.
-STATIC_TABS: tuple[StaticTab, ...] = (StaticTab("home", "Home", "/tabs/home"),)
+# Team goals is a link on these pages for managers, not a tab: most people have no team.
+STATIC_TABS: tuple[StaticTab, ...] = (
+    StaticTab("home", "Home", "/tabs/home"),
+    StaticTab("goals", "My goals", "/tabs/goals"),
+    StaticTab("alignment", "Alignment", "/tabs/alignment"),
+)
 
 SHORT_DESCRIPTION = "Goals, feedback, check-ins and reviews, plus talent and succession planning."
 FULL_DESCRIPTION = (

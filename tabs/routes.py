@@ -6,7 +6,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -14,11 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.errors import ConsentRequired, DirectoryAuthError, DirectoryUnavailable, GraphUnavailable
 from domain import org
-from domain.access import actor_for_teams_user
-from storage.uow import read_only
+from domain.access import Actor, actor_for_teams_user
+from domain.clock import Clock, system_clock
+from domain.errors import Forbidden, Invalid, NotFound
+from domain.performance import alignment, goals
+from domain.performance.goal_views import GoalView
+from storage.uow import read_only, unit_of_work
+from tabs import goal_display
 from tabs import sessions as cookies
 from tabs.navigation import HOME, safe_next, signin_url
-from tabs.pages import Pages
+from tabs.pages import Pages, theme_of
 from tabs.people import ADMIN_HINT, CONSENT_MESSAGE, BadQuery, PeopleDirectory, search_local, search_text
 from tabs.sessions import SessionSigner, check_csrf
 from tabs.settings import TabSettings
@@ -50,6 +57,8 @@ class TabsRuntime:
     personas: Mapping[str, tuple[str | None, str]] = field(default_factory=dict)
     # Graph people search on behalf of the user; None when the directory connection is not configured.
     people: PeopleDirectory | None = None
+    # The app's clock (a test clock in tests), so tab pages and the bot agree on "today".
+    clock: Clock = system_clock
 
     @property
     def people_search(self) -> bool:
@@ -67,6 +76,7 @@ def mount(
     settings: TabSettings,
     personas: Mapping[str, tuple[str | None, str]] | None = None,
     people: PeopleDirectory | None = None,
+    clock: Clock = system_clock,
 ) -> None:
     """Add the /tabs/ pages, /privacy and /terms to the app (install tabs.security.security_headers too).
 
@@ -82,6 +92,7 @@ def mount(
         validator=validator,
         personas=dict(personas or {}) if settings.dev_sign_in else {},
         people=people,
+        clock=clock,
     )
     router = app.router
     router.add_get("/tabs", _to_home)
@@ -95,6 +106,11 @@ def mount(
     router.add_get("/tabs/consent", consent_start)
     router.add_get("/tabs/consent/end", consent_end)
     router.add_post("/tabs/consent/end", consent_end)
+    router.add_get("/tabs/goals", goals_page)
+    router.add_post("/tabs/goals/key-results/{key_result_id}", update_key_result)
+    router.add_get("/tabs/team-goals", team_goals_page)
+    router.add_get("/tabs/alignment", alignment_page)
+    router.add_get("/tabs/alignment/nodes/{goal_id}", alignment_node)
     for prefix in ("/tabs", ""):
         router.add_get(f"{prefix}/privacy", privacy_page)
         router.add_get(f"{prefix}/terms", terms_page)
@@ -114,6 +130,10 @@ def mount(
             await people.close()
 
         app.on_cleanup.append(close_people)
+    # Imported here: the templates page builds on this module's request helpers, so it imports us.
+    from tabs.goal_templates import mount_templates
+
+    mount_templates(app)
 
 
 def _file(path: Path) -> Handler:
@@ -141,12 +161,18 @@ async def home_page(request: web.Request) -> web.StreamResponse:
     """The Home tab: who I am, my manager and reports, what is due, my roles."""
     rt = request.app[TABS]
     async with read_only(rt.sessions) as db:
-        visitor = await _visitor(request, rt, db)
+        visitor = await resolve_visitor(request, rt, db)
         if visitor is None:
-            raise _signin_redirect(request)
+            raise signin_redirect(request)
         view = await org.home(db, actor=visitor.actor)
     return rt.pages.render(
-        request, "home.html", title="Home", visitor=visitor, view=view, people_search=rt.people_search
+        request,
+        "home.html",
+        title="Home",
+        visitor=visitor,
+        view=view,
+        people_search=rt.people_search,
+        nav="home",
     )
 
 
@@ -198,6 +224,254 @@ async def _to_home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(HOME)
 
 
+# --- goals ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyGoals:
+    """What the My goals page shows: the trees, each key result's history, what each tree aligns to."""
+
+    goals: list[GoalView]
+    history: dict[int, tuple[alignment.HistoryPoint, ...]]
+    parents: dict[int, alignment.ParentLink]
+
+
+async def goals_page(request: web.Request) -> web.StreamResponse:
+    """My goals: my goal trees with progress, status, key-result history and an update form per result."""
+    rt = request.app[TABS]
+    async with read_only(rt.sessions) as db:
+        visitor = await resolve_visitor(request, rt, db)
+        if visitor is None:
+            raise signin_redirect(request)
+        page = await _my_goals(db, visitor.actor, rt.clock().date())
+    updated = form_int(request.query.get("updated"))
+    return _render_goals(request, rt, visitor, page, updated=updated)
+
+
+async def update_key_result(request: web.Request) -> web.StreamResponse:
+    """The inline form: a key result's new value, through the same service as the bot's card."""
+    rt = request.app[TABS]
+    key_result_id = form_int(request.match_info["key_result_id"])
+    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
+    form = await request.post()
+    async with read_only(rt.sessions) as db:
+        visitor = await from_session(db, session)
+    if visitor is None:
+        raise web.HTTPSeeOther(signin_url("/tabs/goals"))
+    if not check_csrf(session, form_field(form, "csrf_token")):
+        raise csrf_refusal(request, rt)
+    value, version = form_field(form, "value"), form_int(form_field(form, "version"))
+    try:
+        if key_result_id is None:
+            raise NotFound("That key result does not exist.")
+        if version is None:
+            raise Invalid("The form was incomplete: reload the page and try again.")
+        async with unit_of_work(rt.sessions) as db:
+            await goals.update_key_result(
+                db,
+                actor=visitor.actor,
+                key_result_id=key_result_id,
+                value=(value or "").strip(),
+                expected_version=version,
+                now=rt.clock(),
+                comment=form_field(form, "comment"),
+            )
+    except goals.KeyResultChanged as changed:
+        return await _goals_again(request, rt, visitor, 409, form_errors={key_result_id: changed.message})
+    except Invalid as invalid:
+        entered = {key_result_id: value or ""}
+        errors = {key_result_id: invalid.message}
+        return await _goals_again(request, rt, visitor, 400, form_errors=errors, entered=entered)
+    except (Forbidden, NotFound) as refused:
+        status = 403 if isinstance(refused, Forbidden) else 404
+        return await _goals_again(request, rt, visitor, status, problem=refused.message)
+    theme = theme_query(request)
+    raise web.HTTPSeeOther(f"/tabs/goals?updated={key_result_id}{theme}#kr-{key_result_id}")
+
+
+def theme_query(request: web.Request) -> str:
+    """The theme the form was posted from, to carry over the redirect (default needs nothing)."""
+    theme = theme_of(request)
+    return "" if theme == "default" else f"&theme={theme}"
+
+
+async def _goals_again(
+    request: web.Request, rt: TabsRuntime, visitor: Visitor, status: int, **messages: Any
+) -> web.StreamResponse:
+    """My goals as they are now, with the form's message: nothing was written."""
+    async with read_only(rt.sessions) as db:
+        page = await _my_goals(db, visitor.actor, rt.clock().date())
+    return _render_goals(request, rt, visitor, page, status=status, **messages)
+
+
+async def _my_goals(db: AsyncSession, actor: Actor, today: date) -> MyGoals:
+    trees = await goals.my_goals(db, actor=actor, today=today)
+    kr_ids = [kr.id for goal in _walk_goals(trees) for kr in goal.key_results]
+    history = await alignment.key_result_history(db, actor=actor, key_result_ids=kr_ids)
+    parents = await alignment.aligned_to(db, actor=actor, goal_ids=[g.id for g in trees if g.parent_id])
+    return MyGoals(trees, history, parents)
+
+
+def _walk_goals(trees: list[GoalView]) -> list[GoalView]:
+    found, stack = [], list(trees)
+    while stack:
+        goal = stack.pop()
+        found.append(goal)
+        stack.extend(goal.children)
+    return found
+
+
+def _render_goals(
+    request: web.Request,
+    rt: TabsRuntime,
+    visitor: Visitor,
+    page: MyGoals,
+    *,
+    status: int = 200,
+    updated: int | None = None,
+    form_errors: dict[int | None, str] | None = None,
+    entered: dict[int | None, str] | None = None,
+    problem: str | None = None,
+) -> web.Response:
+    return rt.pages.render(
+        request,
+        "goals.html",
+        title="My goals",
+        visitor=visitor,
+        status=status,
+        nav="goals",
+        ui=goal_display,
+        page=page,
+        updated=updated,
+        form_errors=form_errors or {},
+        entered=entered or {},
+        problem=problem,
+    )
+
+
+async def team_goals_page(request: web.Request) -> web.StreamResponse:
+    """Team goals: everyone in my line (HR: the organization) and their goals, filterable by status."""
+    rt = request.app[TABS]
+    async with read_only(rt.sessions) as db:
+        visitor = await resolve_visitor(request, rt, db)
+        if visitor is None:
+            raise signin_redirect(request)
+        if not alignment.may_see_team_goals(visitor.actor):
+            raise rt.pages.error(
+                request,
+                status=403,
+                title="Team goals are for managers",
+                message="No one reports to you, so there are no team goals to show. Your own goals are "
+                "on My goals; how they add up is on Alignment.",
+                retry_url="/tabs/goals",
+                visitor=visitor,
+            )
+        try:
+            view = await alignment.team_goals(
+                db,
+                actor=visitor.actor,
+                today=rt.clock().date(),
+                status=request.query.get("status") or None,
+                page=form_int(request.query.get("page")) or 1,
+                scope=request.query.get("scope") or None,
+            )
+        except (Invalid, Forbidden) as refused:
+            raise rt.pages.error(
+                request,
+                status=400 if isinstance(refused, Invalid) else 403,
+                title="Team goals",
+                message=refused.message,
+                retry_url="/tabs/team-goals",
+                visitor=visitor,
+            ) from None
+    return rt.pages.render(
+        request,
+        "team_goals.html",
+        title="Team goals",
+        visitor=visitor,
+        nav="team-goals",
+        ui=goal_display,
+        view=view,
+    )
+
+
+async def alignment_page(request: web.Request) -> web.StreamResponse:
+    """Alignment: company → team → individual goals, collapsed beyond two levels; ?root= focuses one goal."""
+    rt = request.app[TABS]
+    root_id = form_int(request.query.get("root"))
+    async with read_only(rt.sessions) as db:
+        visitor = await resolve_visitor(request, rt, db)
+        if visitor is None:
+            raise signin_redirect(request)
+        view = await _alignment(request, rt, db, visitor, root_id)
+    return rt.pages.render(
+        request,
+        "alignment.html",
+        title="Alignment",
+        visitor=visitor,
+        nav="alignment",
+        ui=goal_display,
+        view=view,
+    )
+
+
+async def alignment_node(request: web.Request) -> web.StreamResponse:
+    """The goals aligned to one goal, as an HTML fragment the Alignment page inserts when a node opens."""
+    rt = request.app[TABS]
+    root_id = form_int(request.match_info["goal_id"])
+    async with read_only(rt.sessions) as db:
+        visitor = await resolve_visitor(request, rt, db)
+        if visitor is None:
+            raise _refuse(request, 401, "not signed in")
+        view = await _alignment(request, rt, db, visitor, root_id, fragment=True)
+    return rt.pages.render(
+        request,
+        "_alignment_children.html",
+        title="Alignment",
+        visitor=visitor,
+        ui=goal_display,
+        node=view.roots[0],
+        offset=view.offset,
+    )
+
+
+async def _alignment(
+    request: web.Request,
+    rt: TabsRuntime,
+    db: AsyncSession,
+    visitor: Visitor,
+    root_id: int | None,
+    *,
+    fragment: bool = False,
+) -> alignment.AlignmentView:
+    asked_root = request.query.get("root") if not fragment else request.match_info["goal_id"]
+    offset = form_int(request.query.get("offset")) or 0
+    try:
+        if asked_root and root_id is None:
+            raise NotFound("That goal does not exist.")
+        return await alignment.alignment(
+            db, actor=visitor.actor, today=rt.clock().date(), root_id=root_id, offset=offset
+        )
+    except (NotFound, Invalid) as missing:
+        if fragment:
+            raise _refuse(request, 404, missing.message) from None
+        raise rt.pages.error(
+            request,
+            status=404 if isinstance(missing, NotFound) else 400,
+            title="Goal not found",
+            message=missing.message,
+            retry_url="/tabs/alignment",
+            visitor=visitor,
+        ) from None
+
+
+def form_int(value: str | None) -> int | None:
+    """A whole number from a query or form field, or None (too long or not digits)."""
+    if value is None or not value.strip().isdigit() or len(value.strip()) > 18:
+        return None
+    return int(value)
+
+
 # --- sign-in and sign-out ----------------------------------------------------------------------------
 
 
@@ -231,10 +505,10 @@ async def dev_signin(request: web.Request) -> web.StreamResponse:
         )
     form = await request.post()
     nonce = request.cookies.get(cookies.SIGNIN_COOKIE)
-    if not rt.signer.check_signin_token(nonce, _field(form, "csrf_token")):
-        raise _csrf_refusal(request, rt)
-    next_path = safe_next(_field(form, "next"))
-    persona = _field(form, "persona") or ""
+    if not rt.signer.check_signin_token(nonce, form_field(form, "csrf_token")):
+        raise csrf_refusal(request, rt)
+    next_path = safe_next(form_field(form, "next"))
+    persona = form_field(form, "persona") or ""
     if persona not in rt.personas:
         raise rt.pages.error(
             request,
@@ -267,8 +541,8 @@ async def signout(request: web.Request) -> web.StreamResponse:
     session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
     form = await request.post()
     # Without a valid session there is nothing a forged request could end; just clear the cookie.
-    if session is not None and not check_csrf(session, _field(form, "csrf_token")):
-        raise _csrf_refusal(request, rt)
+    if session is not None and not check_csrf(session, form_field(form, "csrf_token")):
+        raise csrf_refusal(request, rt)
     response = web.HTTPSeeOther(signin_url(HOME, signed_out="1"))
     cookies.clear_session_cookie(response)
     raise response
@@ -395,7 +669,7 @@ async def consent_end(request: web.Request) -> web.StreamResponse:
 # --- who is asking -----------------------------------------------------------------------------------
 
 
-async def _visitor(request: web.Request, rt: TabsRuntime, db: AsyncSession) -> Visitor | None:
+async def resolve_visitor(request: web.Request, rt: TabsRuntime, db: AsyncSession) -> Visitor | None:
     """The signed-in visitor by bearer token or session cookie; raises 401/403 for a bad token."""
     try:
         token = bearer_token(request)
@@ -423,7 +697,7 @@ async def _bearer_visitor(request: web.Request, rt: TabsRuntime, db: AsyncSessio
     return Visitor(actor, None)
 
 
-def _signin_redirect(request: web.Request) -> web.HTTPException:
+def signin_redirect(request: web.Request) -> web.HTTPException:
     """Send a visitor without a valid session to sign in (JSON callers get 401 instead)."""
     if _wants_json(request):
         return _refuse(request, 401, "not signed in")
@@ -456,7 +730,7 @@ def _refuse(request: web.Request, status: int, reason: str) -> web.HTTPException
     return exc
 
 
-def _csrf_refusal(request: web.Request, rt: TabsRuntime) -> web.HTTPException:
+def csrf_refusal(request: web.Request, rt: TabsRuntime) -> web.HTTPException:
     return rt.pages.error(
         request,
         status=403,
@@ -477,7 +751,7 @@ def _wants_json(request: web.Request) -> bool:
     )
 
 
-def _field(form: Mapping[str, object], name: str) -> str | None:
+def form_field(form: Mapping[str, object], name: str) -> str | None:
     value = form.get(name)
     return value if isinstance(value, str) else None
 

@@ -60,6 +60,7 @@ def create_app(
         settings=_tab_settings(settings),
         personas=_personas(settings),
         people=_people(settings),
+        clock=clock,
     )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/", _index)

@@ -178,8 +178,11 @@ def test_bot_offers_help_everywhere_and_people_commands_in_1_1_chat_only(manifes
     assert COMMANDS[0].title == "help"
 
 
-def test_static_tabs_are_chat_home_about(manifest: dict[str, Any]) -> None:
-    assert [tab["entityId"] for tab in manifest["staticTabs"]] == ["conversations", "home", "about"]
+def test_static_tabs_are_chat_home_goals_about(manifest: dict[str, Any]) -> None:
+    entity_ids = [tab["entityId"] for tab in manifest["staticTabs"]]
+    assert entity_ids == ["conversations", "home", "goals", "alignment", "about"]
+    goals = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "goals")
+    assert (goals["name"], goals["contentUrl"]) == ("My goals", "https://trellis.example.org/tabs/goals")
     assert all(tab["scopes"] == ["personal"] for tab in manifest["staticTabs"])
 
 
