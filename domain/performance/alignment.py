@@ -26,11 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.access import Actor, Relation, Role, may_view_goal, require
 from domain.errors import Invalid, NotFound
 from domain.performance.goal_progress import Period, Status, goal_status
-from domain.performance.goal_views import OwnerType
+from domain.performance.goal_views import COMPANY_LABEL, OwnerType
 from storage.models import Goal, KeyResult, KeyResultUpdate, Person
 
-# Same label goals.py shows for the company's goals.
-COMPANY_LABEL = "Company"
 # Levels of the alignment tree shown at first: company goals, then team goals. Deeper levels are counted,
 # and the tab expands them one node at a time.
 DEPTH = 2

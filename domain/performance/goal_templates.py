@@ -17,7 +17,7 @@ from domain.access import Actor, Role, require
 from domain.errors import Invalid, NotFound
 from domain.people_lookup import PersonMatch, find_by_name
 from domain.performance.goal_views import AssignmentReport, TemplateView
-from domain.performance.goals import _template_view
+from domain.performance.goals import template_view
 from storage.models import GoalTemplate, Person
 
 # Enough for a large team pasted from a spreadsheet; beyond it, assign a department instead.
@@ -49,7 +49,7 @@ async def list_templates(session: AsyncSession, *, actor: Actor) -> list[Templat
         .options(selectinload(GoalTemplate.key_results))
         .order_by(func.lower(GoalTemplate.title), GoalTemplate.id)
     )
-    return [_template_view(t) for t in rows.all()]
+    return [template_view(t) for t in rows.all()]
 
 
 async def get_template(session: AsyncSession, *, actor: Actor, template_id: int) -> TemplateView:
@@ -62,7 +62,7 @@ async def get_template(session: AsyncSession, *, actor: Actor, template_id: int)
     )
     if template is None:
         raise NotFound("That goal template does not exist.")
-    return _template_view(template)
+    return template_view(template)
 
 
 async def departments(session: AsyncSession, *, actor: Actor) -> list[str]:

@@ -11,6 +11,9 @@ from enum import StrEnum
 
 from domain.performance.goal_progress import Metric, Period, Status
 
+# What the transports call the company as a goal owner.
+COMPANY_LABEL = "Company"
+
 
 class OwnerType(StrEnum):
     PERSON = "person"

@@ -50,6 +50,7 @@ from domain.performance.goal_progress import (
     validate_weight,
 )
 from domain.performance.goal_views import (
+    COMPANY_LABEL,
     AssignmentReport,
     GoalView,
     KeyResultInput,
@@ -70,8 +71,6 @@ from storage.models import (
     Person,
 )
 
-# Labels the transports show; configurable by replacing them at start-up.
-COMPANY_LABEL = "Company"
 DESCRIPTION_MAX = 4000
 COMMENT_MAX = 2000
 UNIT_MAX = 32
@@ -367,7 +366,7 @@ async def create_template(
     template.key_results = rows
     session.add(template)
     await session.flush()
-    return _template_view(template)
+    return template_view(template)
 
 
 async def assign_template(
@@ -932,7 +931,8 @@ def _owner_label(goal: Goal, names: dict[int, str]) -> str:
     return COMPANY_LABEL
 
 
-def _template_view(template: GoalTemplate) -> TemplateView:
+def template_view(template: GoalTemplate) -> TemplateView:
+    """A template as the transports show it (its key results must already be loaded)."""
     return TemplateView(
         id=template.id,
         title=template.title,

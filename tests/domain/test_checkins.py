@@ -8,14 +8,12 @@ manager; Patti Fernandez is in Sales; Megan Bowen is HR. The week is Monday 23 t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select, update
 
-from domain.access import Actor, Relation, Role, load_actor, may_reply_to_checkin, may_view_checkin
+from domain.access import Actor, Relation, Role, may_reply_to_checkin, may_view_checkin
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.performance import checkins, goals
 from domain.performance.checkin_views import (
@@ -50,32 +48,6 @@ def at(day: date, hour: int = 9) -> datetime:
 WED, THU, FRI, SAT = (MONDAY + timedelta(days=n) for n in (2, 3, 4, 5))
 NEXT_MONDAY = MONDAY + timedelta(days=7)
 NOW = at(WED)
-
-
-@dataclass(frozen=True)
-class Cast:
-    alex: Actor
-    adele: Actor
-    isaiah: Actor
-    lynne: Actor
-    patti: Actor
-    megan: Actor
-
-
-@pytest_asyncio.fixture
-async def cast(session, demo_org) -> Cast:
-    async def actor(persona) -> Actor:
-        pid = await session.scalar(select(Person.id).where(Person.aad_object_id == persona.aad_object_id))
-        return await load_actor(session, pid)
-
-    return Cast(
-        alex=await actor(demo.ALEX),
-        adele=await actor(demo.ADELE),
-        isaiah=await actor(demo.ISAIAH),
-        lynne=await actor(demo.LYNNE),
-        patti=await actor(demo.PATTI),
-        megan=await actor(demo.MEGAN),
-    )
 
 
 async def reachable(session, *people: Actor) -> None:

@@ -8,50 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import random
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import event, func, select
 
-from domain.access import Actor, load_actor
+from domain.access import Actor
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.performance import goals
 from domain.performance.goal_progress import CUSTOM, Period, Status
 from domain.performance.goals import KeyResultChanged, KeyResultInput, Owner
-from storage import demo
 from storage.models import Goal, KeyResult, KeyResultUpdate, Person
 
 NOW = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()
 Q4 = "2026-Q4"  # 1 Oct to 31 Dec: on 15 Nov, 45 of 92 days are behind us
-
-
-@dataclass(frozen=True)
-class Cast:
-    alex: Actor
-    adele: Actor
-    isaiah: Actor
-    lynne: Actor
-    patti: Actor
-    megan: Actor
-
-
-@pytest_asyncio.fixture
-async def cast(session, demo_org) -> Cast:
-    async def actor(persona) -> Actor:
-        pid = await session.scalar(select(Person.id).where(Person.aad_object_id == persona.aad_object_id))
-        return await load_actor(session, pid)
-
-    return Cast(
-        alex=await actor(demo.ALEX),
-        adele=await actor(demo.ADELE),
-        isaiah=await actor(demo.ISAIAH),
-        lynne=await actor(demo.LYNNE),
-        patti=await actor(demo.PATTI),
-        megan=await actor(demo.MEGAN),
-    )
 
 
 async def a_goal(session, actor: Actor, **overrides) -> goals.GoalView:
