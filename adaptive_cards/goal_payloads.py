@@ -69,6 +69,11 @@ def comment_input_id(key_result_id: int) -> str:
     return f"comment_{key_result_id}"
 
 
+def confidence_input_id(key_result_id: int) -> str:
+    """The id of the optional confidence (1-10) choice for one key result."""
+    return f"confidence_{key_result_id}"
+
+
 def key_result_input_id(row: int, field: str) -> str:
     """The id of a field (title, metric, start, target, unit) of key-result row 1..3 on the create card."""
     return f"kr{row}_{field}"
@@ -84,6 +89,7 @@ class KeyResultUpdateInput:
     person_id: int  # whose goals the card showed, to show them again
     value: float
     comment: str | None
+    confidence: int | None  # 1..10: how sure the person is the key result will be met
     focus: bool  # the card showed this one goal only
 
 
@@ -123,8 +129,18 @@ def parse_key_result_update(data: Mapping[str, Any]) -> KeyResultUpdateInput:
         person_id=require_id(data, PERSON_ID, what="whose goals it showed"),
         value=number(value, label="The new value"),
         comment=optional_text(data, comment_input_id(key_result_id), label="Comment", max_len=COMMENT_MAX),
+        confidence=_confidence(data.get(confidence_input_id(key_result_id))),
         focus=data.get(FOCUS) is True,
     )
+
+
+def _confidence(raw: Any) -> int | None:
+    if _blank(raw):
+        return None
+    level = number(raw, label="The confidence")
+    if not level.is_integer() or not 1 <= level <= 10:
+        raise PayloadError("Confidence is a whole number from 1 (unlikely) to 10 (certain).")
+    return int(level)
 
 
 def parse_show_goals(data: Mapping[str, Any]) -> ShowGoalsInput:

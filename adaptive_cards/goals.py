@@ -503,6 +503,7 @@ def _update_controls(
     return [
         _value_input(kr),
         input_text(p.comment_input_id(kr.id), "Comment (optional)", max_length=p.COMMENT_MAX),
+        input_choice(p.confidence_input_id(kr.id), "Confidence it will be met (optional)", _CONFIDENCE),
         action_set([execute("Update", p.VERB_UPDATE, data, submit_fallback=True)]),
     ]
 
@@ -532,6 +533,7 @@ def _value_input(kr: KeyResultView) -> Element:
 
 
 _VALUE_LABELS = {Metric.PERCENT: "New value (%)", Metric.CURRENCY: "New amount"}
+_CONFIDENCE = [("1 · unlikely", "1"), *((str(n), str(n)) for n in range(2, 10)), ("10 · certain", "10")]
 
 
 def _key_result_row(row: int) -> Element:

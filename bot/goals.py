@@ -144,6 +144,7 @@ async def _update(ctx: ActionContext) -> Card:
                 value=update.value,
                 expected_version=update.version,
                 comment=update.comment,
+                confidence=update.confidence,
                 now=ctx.now,
             )
             if view.id != update.goal_id:

@@ -363,7 +363,14 @@ def update_data(**overrides: Any) -> dict[str, Any]:
 
 def test_an_update_payload_parses_to_typed_values() -> None:
     parsed = gp.parse_key_result_update(update_data())
-    assert parsed == gp.KeyResultUpdateInput(11, 3, 1, ADELE, 7.5, "halfway", focus=False)
+    assert parsed == gp.KeyResultUpdateInput(11, 3, 1, ADELE, 7.5, "halfway", confidence=None, focus=False)
+    assert gp.parse_key_result_update(update_data(confidence_11="8")).confidence == 8
+
+
+@pytest.mark.parametrize("confidence", ["0", "11", "7.5", "sure"])
+def test_a_confidence_outside_1_to_10_is_refused(confidence: str) -> None:
+    with pytest.raises(PayloadError, match="[Cc]onfidence"):
+        gp.parse_key_result_update(update_data(confidence_11=confidence))
     assert gp.parse_key_result_update(update_data(value_11=3, key_result_id="11", focus=True)).value == 3.0
     assert gp.parse_key_result_update(update_data(focus=True)).focus
 

@@ -20,7 +20,7 @@ from domain.performance import goals
 from domain.performance.goal_views import GoalView, KeyResultInput
 from storage import demo
 from storage.models import Goal, KeyResult, KeyResultUpdate, Person
-from storage.uow import unit_of_work
+from storage.uow import read_only, unit_of_work
 from tests.support.teams import Card, TeamsClient, TeamsUser
 
 pytestmark = pytest.mark.usefixtures("demo_org")
@@ -139,13 +139,24 @@ async def test_adele_updates_her_key_result_from_the_card_and_alex_sees_it(
     assert "0 → 10 · 0%" in shown(card)
 
     updated = await adele.press(
-        "Update", card=card, inputs={value(goal): "4", f"comment_{goal.key_results[0].id}": "QA next"}
+        "Update",
+        card=card,
+        inputs={
+            value(goal): "4",
+            f"comment_{goal.key_results[0].id}": "QA next",
+            f"confidence_{goal.key_results[0].id}": "7",
+        },
     )
 
     assert updated.activity_id == card.activity_id, "the card is replaced in place"
     assert notice(updated) == "Saved: “Stories done” is now 4 (40%)."
     assert "40%" in shown(updated) and "4 → 10 · 40%" in shown(updated)
     assert await current_value(sessions, goal.key_results[0].id) == 4
+    async with read_only(sessions) as session:
+        history = await session.execute(
+            select(KeyResultUpdate.new_value, KeyResultUpdate.comment, KeyResultUpdate.confidence)
+        )
+        assert history.all() == [(4, "QA next", 7)]
 
     (reply,) = await alex.say("goals @Adele", mentions=(adele,))
     seen = reply.card
