@@ -131,9 +131,11 @@ def mount(
 
         app.on_cleanup.append(close_people)
     # Imported here: the templates page builds on this module's request helpers, so it imports us.
+    from tabs.goal_edit import mount_goal_edit
     from tabs.goal_templates import mount_templates
 
     mount_templates(app)
+    mount_goal_edit(app)
 
 
 def _file(path: Path) -> Handler:
@@ -245,7 +247,16 @@ async def goals_page(request: web.Request) -> web.StreamResponse:
             raise signin_redirect(request)
         page = await _my_goals(db, visitor.actor, rt.clock().date())
     updated = form_int(request.query.get("updated"))
-    return _render_goals(request, rt, visitor, page, updated=updated)
+    return _render_goals(request, rt, visitor, page, updated=updated, saved=saved_notice(request))
+
+
+def saved_notice(request: web.Request) -> str | None:
+    """What the goal edit page just did, from the query it redirected with (?edited= / ?closed=)."""
+    if form_int(request.query.get("closed")) is not None:
+        return "The goal is closed with its final score."
+    if form_int(request.query.get("edited")) is not None:
+        return "Your changes to the goal are saved."
+    return None
 
 
 async def update_key_result(request: web.Request) -> web.StreamResponse:
@@ -329,6 +340,7 @@ def _render_goals(
     *,
     status: int = 200,
     updated: int | None = None,
+    saved: str | None = None,
     form_errors: dict[int | None, str] | None = None,
     entered: dict[int | None, str] | None = None,
     problem: str | None = None,
@@ -343,6 +355,7 @@ def _render_goals(
         ui=goal_display,
         page=page,
         updated=updated,
+        saved=saved,
         form_errors=form_errors or {},
         entered=entered or {},
         problem=problem,
@@ -392,6 +405,7 @@ async def team_goals_page(request: web.Request) -> web.StreamResponse:
         nav="team-goals",
         ui=goal_display,
         view=view,
+        saved=saved_notice(request),
     )
 
 

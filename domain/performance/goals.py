@@ -273,6 +273,15 @@ async def close_goal(
     return await _view_one(session, actor, goal_id, now.date())
 
 
+async def may_edit(session: AsyncSession, *, actor: Actor, goal_id: int) -> bool:
+    """Whether the actor may change this goal (the rule every write here applies), to offer the forms."""
+    try:
+        await _editable_goal(session, actor, goal_id)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
 async def get_goal(session: AsyncSession, *, actor: Actor, goal_id: int, today: date) -> GoalView:
     """One goal with its key results and the aligned goals the actor may see."""
     return await _view_one(session, actor, goal_id, today)

@@ -737,6 +737,8 @@ async def test_the_owner_and_their_manager_edit_a_goal_and_a_new_weight_moves_th
 @pytest.mark.parametrize("who", ["isaiah", "patti"])
 async def test_nobody_else_edits_a_goal(session, cast, who) -> None:
     goal = await a_goal(session, cast.adele)
+    assert not await goals.may_edit(session, actor=getattr(cast, who), goal_id=goal.id)
+    assert await goals.may_edit(session, actor=cast.alex, goal_id=goal.id), "her manager may"
     with pytest.raises(Forbidden):
         await goals.edit_goal(session, actor=getattr(cast, who), goal_id=goal.id, title="Mine now", now=NOW)
     assert (await goals.get_goal(session, actor=cast.adele, goal_id=goal.id, today=TODAY)).title == goal.title
