@@ -130,7 +130,7 @@ def mount(
             await people.close()
 
         app.on_cleanup.append(close_people)
-    # Imported here: the templates page builds on this module's request helpers, so it imports us.
+    # Imported here: these pages build on this module's request helpers, so they import it.
     from tabs.goal_edit import mount_goal_edit
     from tabs.goal_templates import mount_templates
 
