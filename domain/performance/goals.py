@@ -14,11 +14,12 @@ change: Conflict (KeyResultChanged) carrying the latest view, and nothing is wri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -773,54 +774,54 @@ async def _descendant_ids(session: AsyncSession, goal_id: int) -> set[int]:
     return set(await session.scalars(select(tree.c.id))) - {goal_id}
 
 
-_SUBTREE_ROOTS = bindparam("roots", expanding=True)
+# How many levels of aligned goals a goal's view lists below it, and how many aligned goals per goal are
+# read for it (before visibility): a view stays small however many goals align to a company goal. Progress
+# needs no subtree: every goal stores its rolled-up progress. The Alignment tab walks the rest.
+VIEW_DEPTH = 2
+CHILDREN_READ = 100
 
 
-async def _load_subtrees(session: AsyncSession, root_ids: Sequence[int]) -> tuple[dict[int, Goal], list]:
-    """Every goal under the roots (roots included) and all their key results: three queries in all."""
-    down = select(Goal.id.label("id"), literal(0).label("depth")).where(Goal.id.in_(_SUBTREE_ROOTS))
-    tree = down.cte("subtrees", recursive=True)
-    tree = tree.union_all(
-        select(Goal.id, tree.c.depth + 1).join(tree, Goal.parent_id == tree.c.id).where(tree.c.depth < 64)
-    )
-    ids = select(tree.c.id)
-    params = {"roots": list(root_ids)}
-    goals = {g.id: g for g in (await session.scalars(select(Goal).where(Goal.id.in_(ids)), params)).all()}
+async def _load_tree(
+    session: AsyncSession, root_ids: Sequence[int], depth: int
+) -> tuple[dict[int, Goal], list]:
+    """The roots, up to `depth` levels of aligned goals (CHILDREN_READ per goal), and their key results."""
+    goals = {g.id: g for g in (await session.scalars(select(Goal).where(Goal.id.in_(root_ids)))).all()}
+    frontier = list(goals)
+    for _ in range(depth):
+        if not frontier:
+            break
+        ranked = (
+            select(Goal.id, func.row_number().over(partition_by=Goal.parent_id, order_by=Goal.id).label("n"))
+            .where(Goal.parent_id.in_(frontier))
+            .subquery()
+        )
+        level = (
+            await session.scalars(
+                select(Goal).join(ranked, Goal.id == ranked.c.id).where(ranked.c.n <= CHILDREN_READ)
+            )
+        ).all()
+        frontier = [g.id for g in level if g.id not in goals]
+        goals.update((g.id, g) for g in level)
     krs = (
         await session.scalars(
             select(KeyResult)
-            .where(KeyResult.goal_id.in_(ids))
-            .order_by(KeyResult.goal_id, KeyResult.position),
-            params,
+            .where(KeyResult.goal_id.in_(list(goals)))
+            .order_by(KeyResult.goal_id, KeyResult.position)
         )
     ).all()
     return goals, list(krs)
 
 
 async def _build(
-    session: AsyncSession, actor: Actor, root_ids: Sequence[int], today: date
+    session: AsyncSession, actor: Actor, root_ids: Sequence[int], today: date, depth: int = VIEW_DEPTH
 ) -> dict[int, GoalView]:
-    """Views of the roots, each with its visible subtree and progress rolled up over all of it."""
+    """Views of the roots, each with the aligned goals the actor may see, `depth` levels down."""
     if not root_ids:
         return {}
-    goals, krs = await _load_subtrees(session, root_ids)
+    goals, krs = await _load_tree(session, root_ids, depth)
     krs_of: dict[int, list[KeyResult]] = {}
     for kr in krs:
         krs_of.setdefault(kr.goal_id, []).append(kr)
-    kr_progress = {kr.id: key_result_progress(kr.metric, kr.start, kr.target, kr.current) for kr in krs}
-    progress = rollup(
-        {
-            g.id: GoalNode(
-                id=g.id,
-                parent_id=g.parent_id,
-                weight=g.weight,
-                key_results=tuple((kr.weight, kr_progress[kr.id]) for kr in krs_of.get(g.id, ())),
-                final_score=g.final_score,
-                closed=g.closed_at is not None,
-            )
-            for g in goals.values()
-        }
-    )
     scopes = await _scopes(session, actor, goals.values())
     names = await _names(session, goals.values())
     children: dict[int, list[Goal]] = {}
@@ -830,11 +831,14 @@ async def _build(
 
     def view(g: Goal, path: frozenset[int]) -> GoalView:
         path = path | {g.id}
-        key_results = tuple(_key_result_view(kr, kr_progress[kr.id]) for kr in krs_of.get(g.id, ()))
+        key_results = tuple(
+            _key_result_view(kr, key_result_progress(kr.metric, kr.start, kr.target, kr.current))
+            for kr in krs_of.get(g.id, ())
+        )
         aligned = tuple(
             view(c, path) for c in children.get(g.id, ()) if c.id not in path and _visible(actor, c, scopes)
         )
-        return _goal_view(g, names, today, progress[g.id], key_results, aligned)
+        return _goal_view(g, names, today, g.progress, key_results, aligned)
 
     return {rid: view(goals[rid], frozenset()) for rid in root_ids if rid in goals}
 
@@ -858,8 +862,18 @@ async def _person_goals(session: AsyncSession, actor: Actor, person_id: int, tod
     shown = [g for g in own if _visible(actor, g, scopes)]
     shown_ids = {g.id for g in shown}
     roots = [g.id for g in shown if g.parent_id not in shown_ids]
-    views = await _build(session, actor, roots, today)
-    return [views[r] for r in roots]
+    # Each goal of theirs with the goals aligned directly under it; their own goals then nest in full,
+    # however deep, while other people's aligned goals are listed one level down (a CEO's goal would
+    # otherwise carry the whole organization).
+    views = await _build(session, actor, [g.id for g in shown], today, depth=1)
+
+    def nest(goal_id: int, path: frozenset[int]) -> GoalView:
+        path = path | {goal_id}
+        view = views[goal_id]
+        aligned = tuple(nest(c.id, path) if c.id in views and c.id not in path else c for c in view.children)
+        return replace(view, children=aligned)
+
+    return [nest(r, frozenset()) for r in roots]
 
 
 _OWNER_ORDER = case(
