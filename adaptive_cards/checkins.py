@@ -34,6 +34,7 @@ from domain.performance.checkin_views import (
     ANSWER_MAX,
     COMMENT_MAX,
     MOODS,
+    SEND_FROM,
     TALKING_POINT_MAX,
     WEEKDAYS,
     CheckInAnswers,
@@ -308,12 +309,24 @@ def checkin_day_card(view: CheckInDayView, *, saved: bool = False) -> Element:
         body.append(text(f"{lead} check-in card comes every **{when}**."))
         if view.next_card_on is not None:
             body.append(text(f"Next one: {_day(view.next_card_on)}.", subtle=True))
-    body.append(text("Days follow UTC.", subtle=True))
+    body.append(plain_text(_day_zone(view), subtle=True))
     choices = [(day, str(i)) for i, day in enumerate(WEEKDAYS)] + [("No check-in cards (pause)", PAUSED)]
     body.append(
         input_choice("weekday", _DAY_LABEL, choices, value=PAUSED if view.paused else str(view.weekday))
     )
     return card(body, [execute("Save", SET_DAY, submit_fallback=True)])
+
+
+def _day_zone(view: CheckInDayView) -> str:
+    """Which clock the day follows; plain text, as zone names have underscores markdown would eat."""
+    hour = f"{SEND_FROM:%H:%M}"
+    if view.own_time_zone:
+        return f"Days follow your time zone, {view.time_zone}: the card comes from {hour} your time."
+    # No zone on file: say whose days they get, so "Friday" is not read as their own.
+    return (
+        f"Your profile has no time zone, so days follow your organization's, {view.time_zone}: "
+        f"the card comes from {hour} {view.time_zone}."
+    )
 
 
 # --- shared pieces -----------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
 """Check-ins in chat: the `checkin`, `checkin day` and `checkins` commands, the verbs of the check-in
-cards, and the scheduling pass that puts due cards, reminders and digests in the outbox."""
+cards, and the scheduling pass that puts due cards, reminders and digests in the outbox.
+
+Weeks and days are each person's own (their time zone, else the organization's `default_zone`, from
+CHECKIN_TIME_ZONE): the handlers get that zone bound at registration and pass it to the services."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,7 +23,7 @@ from bot.actions import ActionContext, ActionRouter, CommandContext
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.performance import checkins
-from domain.performance.checkin_views import CheckInPlan, week_start
+from domain.performance.checkin_views import CheckInPlan
 from storage import outbox
 from storage.uow import unit_of_work
 
@@ -27,50 +32,68 @@ log = logging.getLogger(__name__)
 Card = dict[str, Any]
 
 
-def register(router: ActionRouter) -> None:
-    """Add the check-in commands and card verbs to the router."""
-    router.command("checkin", _show_checkin, writes=True)  # opens this week's check-in
-    router.command("checkin day", _checkin_day, writes=True)
-    router.command("checkins", _show_digest)
-    router.register(cards.SUBMIT, _submit)
+def register(router: ActionRouter, *, default_zone: ZoneInfo) -> None:
+    """Add the check-in commands and card verbs to the router; `default_zone` is the organization's."""
+
+    def zoned(handler: Callable[..., Awaitable[Card]]) -> Callable[[Any], Awaitable[Card]]:
+        return partial(handler, default_zone=default_zone)
+
+    router.command("checkin", zoned(_show_checkin), writes=True)  # opens this week's check-in
+    router.command("checkin day", zoned(_checkin_day), writes=True)
+    router.command("checkins", zoned(_show_digest))
+    router.register(cards.SUBMIT, zoned(_submit))
     router.register(cards.REPLY, _reply)
-    router.register(cards.OPEN, _open)
+    router.register(cards.OPEN, zoned(_open))
     router.register(cards.DIGEST, _digest)
-    router.register(cards.SET_DAY, _set_day)
+    router.register(cards.SET_DAY, zoned(_set_day))
 
 
 # --- commands ----------------------------------------------------------------------------------------
 
 
-async def _show_checkin(ctx: CommandContext) -> Card:
-    view = await checkins.open_checkin(ctx.session, actor=ctx.actor, now=ctx.now)
+async def _show_checkin(ctx: CommandContext, *, default_zone: ZoneInfo) -> Card:
+    view = await checkins.open_checkin(ctx.session, actor=ctx.actor, now=ctx.now, default_zone=default_zone)
     return cards.checkin_card(view)
 
 
-async def _checkin_day(ctx: CommandContext) -> Card:
+async def _checkin_day(ctx: CommandContext, *, default_zone: ZoneInfo) -> Card:
     if not ctx.args.strip():
-        return cards.checkin_day_card(await checkins.checkin_day(ctx.session, actor=ctx.actor, now=ctx.now))
+        view = await checkins.checkin_day(
+            ctx.session, actor=ctx.actor, now=ctx.now, default_zone=default_zone
+        )
+        return cards.checkin_day_card(view)
     weekday = cards.parse_weekday(ctx.args)
-    view = await checkins.set_checkin_day(ctx.session, actor=ctx.actor, weekday=weekday, now=ctx.now)
+    view = await checkins.set_checkin_day(
+        ctx.session, actor=ctx.actor, weekday=weekday, now=ctx.now, default_zone=default_zone
+    )
     return cards.checkin_day_card(view, saved=True)
 
 
-async def _show_digest(ctx: CommandContext) -> Card:
+async def _show_digest(ctx: CommandContext, *, default_zone: ZoneInfo) -> Card:
     words = " ".join(ctx.args.lower().split())
     if words not in ("", "last week", "this week"):
         raise PayloadError("Type checkins for this week's, or checkins last week.")
-    week = week_start(ctx.now.date()) - timedelta(days=7 if words == "last week" else 0)
+    # The manager's own week: late on Sunday in Los Angeles is still that week, though Monday in UTC.
+    this_week = await checkins.current_week(
+        ctx.session, actor=ctx.actor, now=ctx.now, default_zone=default_zone
+    )
+    week = this_week - timedelta(days=7 if words == "last week" else 0)
     return cards.checkin_digest_card(await checkins.digest(ctx.session, actor=ctx.actor, week=week))
 
 
 # --- card verbs --------------------------------------------------------------------------------------
 
 
-async def _submit(ctx: ActionContext) -> Card:
+async def _submit(ctx: ActionContext, *, default_zone: ZoneInfo) -> Card:
     checkin_id, answers = cards.parse_checkin_submit(ctx.data)
     try:
         view = await checkins.submit_checkin(
-            ctx.session, actor=ctx.actor, checkin_id=checkin_id, answers=answers, now=ctx.now
+            ctx.session,
+            actor=ctx.actor,
+            checkin_id=checkin_id,
+            answers=answers,
+            now=ctx.now,
+            default_zone=default_zone,
         )
     except checkins.CheckInNotSaved as refused:
         # Nothing was written; the form comes back with what they typed and the latest values.
@@ -111,8 +134,9 @@ async def _reply(ctx: ActionContext) -> Card:
     )
 
 
-async def _open(ctx: ActionContext) -> Card:
-    return cards.checkin_card(await checkins.open_checkin(ctx.session, actor=ctx.actor, now=ctx.now))
+async def _open(ctx: ActionContext, *, default_zone: ZoneInfo) -> Card:
+    view = await checkins.open_checkin(ctx.session, actor=ctx.actor, now=ctx.now, default_zone=default_zone)
+    return cards.checkin_card(view)
 
 
 async def _digest(ctx: ActionContext) -> Card:
@@ -120,9 +144,11 @@ async def _digest(ctx: ActionContext) -> Card:
     return cards.checkin_digest_card(await checkins.digest(ctx.session, actor=ctx.actor, week=week))
 
 
-async def _set_day(ctx: ActionContext) -> Card:
+async def _set_day(ctx: ActionContext, *, default_zone: ZoneInfo) -> Card:
     weekday = cards.parse_checkin_day(ctx.data)
-    view = await checkins.set_checkin_day(ctx.session, actor=ctx.actor, weekday=weekday, now=ctx.now)
+    view = await checkins.set_checkin_day(
+        ctx.session, actor=ctx.actor, weekday=weekday, now=ctx.now, default_zone=default_zone
+    )
     return cards.checkin_day_card(view, saved=True)
 
 
@@ -153,17 +179,24 @@ class ScheduleReport:
 
 
 async def schedule_checkins(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, *, batch: int = checkins.PLAN_LIMIT
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    default_zone: ZoneInfo,
+    batch: int = checkins.PLAN_LIMIT,
 ) -> ScheduleReport:
     """Queue every check-in card, reminder and digest that is due: one unit of work per batch, each item
     marked sent in the same transaction as its outbox message, so a pass that dies halfway is simply
-    resumed by the next one and nothing goes twice (the outbox's dedupe keys guard that too)."""
+    resumed by the next one and nothing goes twice (the outbox's dedupe keys guard that too).
+
+    Each person's day follows their own time zone; `default_zone` (CHECKIN_TIME_ZONE) is for those
+    without one."""
     report = ScheduleReport()
     handled: set[tuple[str, int, date]] = set()
     while True:
         async with unit_of_work(sessions) as session:
             now = clock()
-            plan = await checkins.plan_due(session, now=now, limit=batch)
+            plan = await checkins.plan_due(session, now=now, default_zone=default_zone, limit=batch)
             keys = _keys(plan)
             if plan.empty:
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +19,7 @@ from bot.proactive import OutboxSender
 from domain.clock import Clock
 
 log = logging.getLogger(__name__)
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class BotSettings:
     hr_contact: str | None = None
     openid_metadata_url: str | None = None
     allowed_service_hosts: tuple[str, ...] = ()
+    # Whose days check-ins follow when a person has no time zone on file (CHECKIN_TIME_ZONE).
+    checkin_time_zone: ZoneInfo = UTC_ZONE
 
 
 @dataclass
@@ -62,7 +66,7 @@ def mount(
         ),
         allowed_service_hosts=settings.allowed_service_hosts,
     )
-    router = default_router()
+    router = default_router(checkin_time_zone=settings.checkin_time_zone)
     bot = TrellisBot(
         sessions=sessions,
         clock=clock,
@@ -85,12 +89,12 @@ def mount(
     return runtime
 
 
-def default_router() -> ActionRouter:
+def default_router(*, checkin_time_zone: ZoneInfo = UTC_ZONE) -> ActionRouter:
     """The verbs every Trellis card may use; feature packages register theirs beside these."""
     router = ActionRouter()
     router.register("help", _help)
     goals.register(router)
-    checkins.register(router)
+    checkins.register(router, default_zone=checkin_time_zone)
     return router
 
 

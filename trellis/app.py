@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import text
@@ -67,8 +68,8 @@ def create_app(
     if run_sender:
         app.cleanup_ctx.append(_background(runtime.sender.run))
     if run_sender and settings.checkin_schedule_minutes > 0:
-        minutes = settings.checkin_schedule_minutes
-        app.cleanup_ctx.append(_background(lambda: _schedule_checkins_every(minutes, sessions, clock)))
+        minutes, zone = settings.checkin_schedule_minutes, settings.checkin_time_zone
+        app.cleanup_ctx.append(_background(lambda: _schedule_checkins_every(minutes, zone, sessions, clock)))
     if settings.directory.configured and settings.directory.sync_interval_minutes > 0:
         app.cleanup_ctx.append(_background(lambda: _sync_directory_every(settings, sessions, clock)))
     if own_engine:
@@ -86,6 +87,7 @@ def _bot_settings(settings: Settings) -> bot_routes.BotSettings:
         hr_contact=settings.hr_contact,
         openid_metadata_url=settings.bot_openid_metadata_url,
         allowed_service_hosts=settings.allowed_service_hosts,
+        checkin_time_zone=settings.checkin_time_zone,
     )
 
 
@@ -166,13 +168,13 @@ async def _sync_directory_every(
 
 
 async def _schedule_checkins_every(
-    minutes: int, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    minutes: int, zone: ZoneInfo, sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
     """Queue due check-in cards, reminders and digests at start-up, then every CHECKIN_SCHEDULE_MINUTES;
     the outbox sender delivers them. Several servers may run this at once: each item is claimed once."""
     while True:
         try:
-            report = await schedule_checkins(sessions, clock)
+            report = await schedule_checkins(sessions, clock, default_zone=zone)
             if report.cards or report.reminders or report.digests or report.failed:
                 log.info("%s", report)
         except asyncio.CancelledError:

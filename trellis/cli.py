@@ -367,7 +367,7 @@ def _nudge(settings: config.Settings, _args: argparse.Namespace) -> int:
 
     async def nudge() -> None:
         async with _store(settings) as sessions, _bot_runtime(settings, sessions) as runtime:
-            print(await schedule_checkins(sessions, system_clock))
+            print(await schedule_checkins(sessions, system_clock, default_zone=settings.checkin_time_zone))
             print(await runtime.sender.drain())
 
     asyncio.run(nudge())

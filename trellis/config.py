@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DB_PATH = Path("var") / "trellis.db"
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 class ConfigError(ValueError):
@@ -88,6 +90,8 @@ class Settings:
     directory: DirectorySettings = field(default_factory=lambda: DirectorySettings("", ""))
     # How often the server looks for check-in cards, reminders and digests that are due; 0 turns it off.
     checkin_schedule_minutes: int = 15
+    # Whose days check-ins follow for people with no time zone on file; everyone else follows their own.
+    checkin_time_zone: ZoneInfo = UTC_ZONE
 
     @property
     def production(self) -> bool:
@@ -137,6 +141,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         hr_contact=env.get("TRELLIS_HR_CONTACT") or None,
         directory=_directory(env, app_id=app_id, app_password=app_password, tenant_id=tenant_id),
         checkin_schedule_minutes=_minutes(env, "CHECKIN_SCHEDULE_MINUTES", 15),
+        checkin_time_zone=_time_zone(env, "CHECKIN_TIME_ZONE", "UTC"),
     )
 
 
@@ -260,6 +265,16 @@ def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit():
         raise ConfigError(f"{name} must be a whole number of minutes (0 turns it off), not {raw!r}")
     return int(raw)
+
+
+def _time_zone(env: Mapping[str, str], name: str, default: str) -> ZoneInfo:
+    value = env.get(name, "").strip() or default
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone name such as Europe/London or America/New_York, not {value!r}"
+        ) from None
 
 
 def _log_level(env: Mapping[str, str]) -> str:

@@ -1,13 +1,13 @@
 """What check-ins look like to the transports: answers in, read-only views out (pure data, no store).
 
-Cards and tab templates import these; the services in checkins.py build them. Days are UTC dates and
-weeks start on Monday (see checkins.py for why).
+Cards and tab templates import these; the services in checkins.py build them. Days are dates in the
+person's own time zone and weeks start on Monday (see checkins.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Labels the transports show; configurable by replacing them at start-up.
@@ -17,6 +17,9 @@ MOODS = {1: "Rough", 2: "Not great", 3: "Okay", 4: "Good", 5: "Great"}
 ANSWER_MAX = 2000  # wins, blockers, priorities
 TALKING_POINT_MAX = 500
 COMMENT_MAX = 1000
+
+# Cards, reminders and digests go out from this hour of the recipient's own day, never in their night.
+SEND_FROM = time(9)
 
 
 def week_start(day: date) -> date:
@@ -153,6 +156,8 @@ class CheckInDayView:
     paused: bool
     chosen: bool  # False: the default day, never chosen
     next_card_on: date | None  # None while paused
+    time_zone: str  # the IANA name the day follows
+    own_time_zone: bool  # False: the person has none on file, so the organization's applies
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,7 @@ class DueCard:
     person_id: int
     week_start: date
     due_on: date
+    today: date  # the person's own date when planned: which goals the form counts as active
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ class DueReminder:
     checkin_id: int
     person_id: int
     week_start: date
+    today: date  # as on DueCard
 
 
 @dataclass(frozen=True)

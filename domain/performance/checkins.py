@@ -1,23 +1,30 @@
 """Weekly check-ins: mood, progress on active goals, wins, blockers and priorities; talking points that
 carry over until resolved; replies from the manager line; and when to send which card.
 
-Days and weeks are UTC. People have a time zone in the store, but nothing schedules by it yet, so a
-check-in day is a UTC date and a week runs Monday to Sunday (UTC): someone in Auckland with Friday as
-their day gets the card on Friday from 13:00 their time. Moving to each person's zone changes only how
-plan_due computes "today" per person; the rows already store dates, not instants.
+Days and weeks are each person's own: a check-in day is a date in the person's time zone (Person.time_zone,
+an IANA name) and a week runs Monday to Sunday there; a manager's digest follows the manager's zone. Who
+has no zone on file, or one zoneinfo does not know, follows the organization's zone, which callers pass
+in as `default_zone` (CHECKIN_TIME_ZONE: the domain reads no settings). Rows store dates, not instants:
+CheckIn.week_start is the person's local Monday and due_on their local day, so the dedupe keys
+(person, week, kind) stay what they were.
 
 Who gets a card: every active person Trellis can reach (a stored 1:1 conversation the person has not
 blocked) who has not paused check-ins, manager or not: someone without a manager still records their
 week, only the digest needs one. Their day is the one they chose, else DEFAULT_WEEKDAY (Friday).
 
-When (plan_due, run by the scheduler every few minutes; each kind goes once, guarded by a row):
-- the card: on the person's day; a day missed while the scheduler was down is caught up at most
-  LATE_CARD_DAYS later, within the same week;
-- a reminder: once, from the day after the card went out, while the check-in is unsubmitted and its day
-  is at most REMIND_WITHIN_DAYS old;
-- a manager's digest of last week's check-ins of their direct reports: once, at the first pass of the
-  following week (Monday, UTC) at which at least one of them is submitted. `checkins` shows the current
-  week at any time.
+When (plan_due, run by the scheduler every few minutes; each kind goes once, guarded by a row; nothing
+goes before SEND_FROM, 09:00 on the recipient's own clock, so never in their night):
+- the card: from 09:00 on the person's day; a day missed while the scheduler was down is caught up at
+  most LATE_CARD_DAYS later, within the same week, again from 09:00;
+- a reminder: once, from 09:00 on a later local day than the card went out, while the check-in is
+  unsubmitted and its day is at most REMIND_WITHIN_DAYS old;
+- a manager's digest of last week's check-ins of their direct reports: once, from 09:00 on the manager's
+  following Monday (or the first pass after it that week) at which at least one of them is submitted.
+  `checkins` shows the current week at any time.
+
+Planning stays set-based for a large organization: a pass reads which time zones reachable people have
+(a handful), works out each zone's local date and time once, and asks for everyone at once with CASE
+expressions keyed on the stored zone name, never one query per person.
 
 Every service checks access (domain/access.py), flushes but never commits. The scheduler's functions
 (plan_due, issue_*) act for no one: they show a person only their own check-in, built as that person,
@@ -28,12 +35,13 @@ may show the form again with the person's text instead of an error card.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, exists, false, func, or_, select, update
+from sqlalchemy import and_, case, exists, false, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,10 +55,12 @@ from domain.access import (
     relations_to,
 )
 from domain.errors import DomainError, Forbidden, Invalid, NotFound
+from domain.org_people import DEFAULT_TIME_ZONE
 from domain.performance import goals
 from domain.performance.checkin_views import (
     ANSWER_MAX,
     COMMENT_MAX,
+    SEND_FROM,
     TALKING_POINT_MAX,
     CheckInAnswers,
     CheckInDayView,
@@ -86,6 +96,9 @@ DEFAULT_WEEKDAY = 4  # Friday
 LATE_CARD_DAYS = 1
 REMIND_WITHIN_DAYS = 6
 PLAN_LIMIT = 200
+# What the import and the directory sync store when they don't know a person's zone (the column's default
+# too): read as "no zone on file", so those people follow the organization's zone, not UTC.
+UNSET_TIME_ZONES = frozenset({"", DEFAULT_TIME_ZONE})
 
 
 class CheckInNotSaved(DomainError):
@@ -105,10 +118,18 @@ class _AlreadySubmitted(Exception):
 # --- the person's check-in -----------------------------------------------------------------------------
 
 
-async def open_checkin(session: AsyncSession, *, actor: Actor, now: datetime) -> CheckInView:
-    """The actor's check-in for this week, opened if need be, with the key results the form offers."""
-    checkin_id = await _ensure_checkin(session, actor.person_id, week_start(now.date()), now)
-    return await _form_view(session, actor, checkin_id, now.date())
+async def open_checkin(
+    session: AsyncSession, *, actor: Actor, now: datetime, default_zone: ZoneInfo
+) -> CheckInView:
+    """The actor's check-in for this week (their own), opened if need be, with the key results it offers."""
+    today = (await _local_now(session, actor.person_id, now, default_zone)).date()
+    checkin_id = await _ensure_checkin(session, actor.person_id, week_start(today), now)
+    return await _form_view(session, actor, checkin_id, today)
+
+
+async def current_week(session: AsyncSession, *, actor: Actor, now: datetime, default_zone: ZoneInfo) -> date:
+    """The Monday of the actor's own current week."""
+    return week_start((await _local_now(session, actor.person_id, now, default_zone)).date())
 
 
 async def get_checkin(session: AsyncSession, *, actor: Actor, checkin_id: int) -> CheckInView:
@@ -118,7 +139,13 @@ async def get_checkin(session: AsyncSession, *, actor: Actor, checkin_id: int) -
 
 
 async def submit_checkin(
-    session: AsyncSession, *, actor: Actor, checkin_id: int, answers: CheckInAnswers, now: datetime
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    checkin_id: int,
+    answers: CheckInAnswers,
+    now: datetime,
+    default_zone: ZoneInfo,
 ) -> CheckInView:
     """Submit one's own check-in once; a second submit returns it unchanged with already_submitted set.
 
@@ -146,7 +173,8 @@ async def submit_checkin(
     except (goals.KeyResultChanged, Invalid) as refused:
         # The savepoint is gone: nothing of this submit stays. Ask again on the latest form.
         await session.refresh(checkin)
-        latest = await _form_view(session, actor, checkin.id, now.date())
+        today = (await _local_now(session, actor.person_id, now, default_zone)).date()
+        latest = await _form_view(session, actor, checkin.id, today)
         raise CheckInNotSaved(refused.message, latest, answers) from refused
     await session.refresh(checkin)
     return (await _views(session, [checkin]))[0]
@@ -270,7 +298,7 @@ async def digest(session: AsyncSession, *, actor: Actor, week: date) -> DigestVi
 
 
 async def set_checkin_day(
-    session: AsyncSession, *, actor: Actor, weekday: int | None, now: datetime
+    session: AsyncSession, *, actor: Actor, weekday: int | None, now: datetime, default_zone: ZoneInfo
 ) -> CheckInDayView:
     """Choose the weekday (0 = Monday) the check-in card comes on, or None to pause the cards."""
     if weekday is not None and (isinstance(weekday, bool) or weekday not in range(7)):
@@ -291,30 +319,42 @@ async def set_checkin_day(
             index_elements=["person_id"], set_={k: v for k, v in values.items() if k != "person_id"}
         )
     )
-    return await checkin_day(session, actor=actor, now=now)
+    return await checkin_day(session, actor=actor, now=now, default_zone=default_zone)
 
 
-async def checkin_day(session: AsyncSession, *, actor: Actor, now: datetime) -> CheckInDayView:
-    """The actor's check-in day, whether they chose it, and when their next card comes."""
+async def checkin_day(
+    session: AsyncSession, *, actor: Actor, now: datetime, default_zone: ZoneInfo
+) -> CheckInDayView:
+    """The actor's check-in day, whether they chose it, when their next card comes and in which zone."""
     weekday, paused, chosen = await _preference(session, actor.person_id)
+    own = _own_zone(await _zone_name(session, actor.person_id))
+    zone = own or default_zone
+    today = now.astimezone(zone).date()
     return CheckInDayView(
         weekday=weekday,
         paused=paused,
         chosen=chosen,
-        next_card_on=None if paused else await _next_card_on(session, actor.person_id, weekday, now.date()),
+        next_card_on=None if paused else await _next_card_on(session, actor.person_id, weekday, today),
+        time_zone=zone.key,
+        own_time_zone=own is not None,
     )
 
 
 # --- planning and issuing (the scheduler's side) -----------------------------------------------------
 
 
-async def plan_due(session: AsyncSession, *, now: datetime, limit: int = PLAN_LIMIT) -> CheckInPlan:
+async def plan_due(
+    session: AsyncSession, *, now: datetime, default_zone: ZoneInfo, limit: int = PLAN_LIMIT
+) -> CheckInPlan:
     """What is due to send now: cards, reminders and digests, up to `limit` of each. Reads only."""
-    today = now.date()
+    # Only zones where it is 09:00 or later matter this pass; elsewhere it is still night.
+    awake = [c for c in await _zone_clocks(session, now, default_zone) if c.local.time() >= SEND_FROM]
+    if not awake:
+        return CheckInPlan()
     return CheckInPlan(
-        cards=await _due_cards(session, today, limit),
-        reminders=await _due_reminders(session, today, limit),
-        digests=await _due_digests(session, today, limit),
+        cards=await _due_cards(session, awake, limit),
+        reminders=await _due_reminders(session, awake, limit),
+        digests=await _due_digests(session, awake, limit),
     )
 
 
@@ -334,7 +374,7 @@ async def issue_card(session: AsyncSession, *, due: DueCard, now: datetime) -> C
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return await _form_view(session, actor, checkin_id, now.date())
+    return await _form_view(session, actor, checkin_id, due.today)
 
 
 async def issue_reminder(session: AsyncSession, *, due: DueReminder, now: datetime) -> CheckInView | None:
@@ -351,7 +391,7 @@ async def issue_reminder(session: AsyncSession, *, due: DueReminder, now: dateti
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return await _form_view(session, actor, due.checkin_id, now.date())
+    return await _form_view(session, actor, due.checkin_id, due.today)
 
 
 async def issue_digest(session: AsyncSession, *, due: DueDigest, now: datetime) -> DigestView | None:
@@ -372,6 +412,95 @@ async def issue_digest(session: AsyncSession, *, due: DueDigest, now: datetime) 
     return view if view.checkins else None
 
 
+# --- time zones --------------------------------------------------------------------------------------
+
+
+def person_zone(name: str | None, default_zone: ZoneInfo) -> ZoneInfo:
+    """The zone a stored time zone name stands for, or the organization's when none is on file."""
+    return _own_zone(name) or default_zone
+
+
+def _own_zone(name: str | None) -> ZoneInfo | None:
+    """The person's own zone; None when unset or unknown to zoneinfo (a typo must not stop their cards)."""
+    if name is None or name.strip() in UNSET_TIME_ZONES:
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+async def _zone_name(session: AsyncSession, person_id: int) -> str | None:
+    return await session.scalar(select(Person.time_zone).where(Person.id == person_id))
+
+
+async def _local_now(
+    session: AsyncSession, person_id: int, now: datetime, default_zone: ZoneInfo
+) -> datetime:
+    """`now` on the person's own clock."""
+    return now.astimezone(person_zone(await _zone_name(session, person_id), default_zone))
+
+
+@dataclass(frozen=True)
+class _ZoneClock:
+    """One time zone's clock for a planning pass, and the stored zone names that follow it."""
+
+    names: tuple[str | None, ...]  # as stored in Person.time_zone; None for NULL
+    local: datetime
+
+    @property
+    def today(self) -> date:
+        return self.local.date()
+
+    @property
+    def monday(self) -> date:
+        return week_start(self.today)
+
+    @property
+    def midnight(self) -> datetime:
+        """The instant this zone's today began."""
+        return datetime.combine(self.today, time(), tzinfo=self.local.tzinfo)
+
+
+async def _zone_clocks(session: AsyncSession, now: datetime, default_zone: ZoneInfo) -> list[_ZoneClock]:
+    """The clocks of the zones reachable people have: one row per stored name, a handful in practice."""
+    names = await session.scalars(
+        select(Person.time_zone)
+        .join(ConversationRef, ConversationRef.person_id == Person.id)
+        .where(Person.active.is_(True), ConversationRef.blocked_at.is_(None))
+        .distinct()
+    )
+    by_zone: dict[str, list[str | None]] = {}
+    zones: dict[str, ZoneInfo] = {}
+    for name in names:
+        zone = person_zone(name, default_zone)
+        zones[zone.key] = zone
+        by_zone.setdefault(zone.key, []).append(name)
+    return [_ZoneClock(tuple(names), now.astimezone(zones[key])) for key, names in by_zone.items()]
+
+
+def _in_zones(column: Any, clocks: Sequence[_ZoneClock]) -> Any:
+    """The rows whose stored zone name is one of these clocks' (a name stored since is left to next pass)."""
+    names = [name for c in clocks for name in c.names if name is not None]
+    clause = column.in_(names)
+    return or_(clause, column.is_(None)) if any(None in c.names for c in clocks) else clause
+
+
+def _per_zone(
+    column: Any, clocks: Sequence[_ZoneClock], value: Callable[[_ZoneClock], Any], type_: Any
+) -> Any:
+    """A CASE giving each row its zone's value, keyed on the stored zone name (NULL takes the default's)."""
+    whens = {name: literal(value(c), type_) for c in clocks for name in c.names if name is not None}
+    unset = next((literal(value(c), type_) for c in clocks if None in c.names), None)
+    if not whens:
+        return unset
+    return case(whens, value=column, else_=unset)
+
+
+def _clock_of(clocks: Sequence[_ZoneClock], name: str | None) -> _ZoneClock:
+    return next(c for c in clocks if name in c.names)
+
+
 # --- planning queries ------------------------------------------------------------------------------
 
 
@@ -384,64 +513,87 @@ def _reachable() -> Any:
     )
 
 
-async def _due_cards(session: AsyncSession, today: date, limit: int) -> tuple[DueCard, ...]:
-    monday = week_start(today)
+async def _due_cards(session: AsyncSession, clocks: Sequence[_ZoneClock], limit: int) -> tuple[DueCard, ...]:
     weekday = func.coalesce(CheckInPreference.weekday, DEFAULT_WEEKDAY)
+    today = _per_zone(Person.time_zone, clocks, lambda c: c.today.weekday(), CheckInPreference.weekday.type)
     handled = exists().where(
         CheckIn.person_id == Person.id,
-        CheckIn.week_start == monday,
+        CheckIn.week_start
+        == _per_zone(Person.time_zone, clocks, lambda c: c.monday, CheckIn.week_start.type),
         or_(CheckIn.sent_at.is_not(None), CheckIn.submitted_at.is_not(None)),
     )
     rows = await session.execute(
-        select(Person.id, weekday)
+        select(Person.id, weekday, Person.time_zone)
         .join(ConversationRef, ConversationRef.person_id == Person.id)
         .outerjoin(CheckInPreference, CheckInPreference.person_id == Person.id)
         .where(
             _reachable(),
-            weekday.between(today.weekday() - LATE_CARD_DAYS, today.weekday()),
+            _in_zones(Person.time_zone, clocks),
+            # Today in their zone, or up to LATE_CARD_DAYS after it within the same week.
+            weekday.between(today - LATE_CARD_DAYS, today),
             ~handled,
         )
         .order_by(Person.id)
         .limit(limit)
     )
-    return tuple(DueCard(pid, monday, monday + timedelta(days=day)) for pid, day in rows)
+    due = []
+    for pid, day, name in rows:
+        clock = _clock_of(clocks, name)
+        due.append(DueCard(pid, clock.monday, clock.monday + timedelta(days=day), clock.today))
+    return tuple(due)
 
 
-async def _due_reminders(session: AsyncSession, today: date, limit: int) -> tuple[DueReminder, ...]:
-    midnight = datetime.combine(today, time(), tzinfo=UTC)
+async def _due_reminders(
+    session: AsyncSession, clocks: Sequence[_ZoneClock], limit: int
+) -> tuple[DueReminder, ...]:
+    zone = Person.time_zone
+    today = _per_zone(zone, clocks, lambda c: c.today, CheckIn.due_on.type)
     rows = await session.execute(
-        select(CheckIn.id, CheckIn.person_id, CheckIn.week_start)
+        select(CheckIn.id, CheckIn.person_id, CheckIn.week_start, zone)
         .join(Person, Person.id == CheckIn.person_id)
         .join(ConversationRef, ConversationRef.person_id == Person.id)
         .outerjoin(CheckInPreference, CheckInPreference.person_id == Person.id)
         .where(
             _reachable(),
-            # Only the last two weeks can qualify; the index on week_start keeps this cheap.
-            CheckIn.week_start >= week_start(today) - timedelta(days=7),
-            CheckIn.sent_at < midnight,
+            _in_zones(zone, clocks),
+            # Only the last two weeks can qualify anywhere; the index on week_start keeps this cheap.
+            CheckIn.week_start >= min(c.monday for c in clocks) - timedelta(days=7),
+            # The card went out before the person's today began: the reminder is for a later day.
+            CheckIn.sent_at < _per_zone(zone, clocks, lambda c: c.midnight, CheckIn.sent_at.type),
             CheckIn.submitted_at.is_(None),
             CheckIn.reminded_at.is_(None),
             CheckIn.due_on < today,
-            CheckIn.due_on >= today - timedelta(days=REMIND_WITHIN_DAYS),
+            CheckIn.due_on
+            >= _per_zone(
+                zone, clocks, lambda c: c.today - timedelta(days=REMIND_WITHIN_DAYS), CheckIn.due_on.type
+            ),
         )
         .order_by(CheckIn.id)
         .limit(limit)
     )
-    return tuple(DueReminder(*row) for row in rows)
-
-
-async def _due_digests(session: AsyncSession, today: date, limit: int) -> tuple[DueDigest, ...]:
-    last_week = week_start(today) - timedelta(days=7)
-    sent = exists().where(
-        CheckInDigest.manager_id == CheckIn.manager_id, CheckInDigest.week_start == last_week
+    return tuple(
+        DueReminder(cid, pid, monday, _clock_of(clocks, name).today) for cid, pid, monday, name in rows
     )
-    rows = await session.scalars(
-        select(CheckIn.manager_id)
+
+
+async def _due_digests(
+    session: AsyncSession, clocks: Sequence[_ZoneClock], limit: int
+) -> tuple[DueDigest, ...]:
+    # The week before the manager's own current one; reports' week_start dates name the same weeks.
+    last_week = _per_zone(
+        Person.time_zone, clocks, lambda c: c.monday - timedelta(days=7), CheckIn.week_start.type
+    )
+    sent = exists().where(
+        CheckInDigest.manager_id == CheckIn.manager_id, CheckInDigest.week_start == CheckIn.week_start
+    )
+    rows = await session.execute(
+        select(CheckIn.manager_id, CheckIn.week_start)
         .join(Person, Person.id == CheckIn.manager_id)
         .join(ConversationRef, ConversationRef.person_id == Person.id)
         .where(
             Person.active.is_(True),
             ConversationRef.blocked_at.is_(None),
+            _in_zones(Person.time_zone, clocks),
             CheckIn.week_start == last_week,
             CheckIn.submitted_at.is_not(None),
             ~sent,
@@ -450,7 +602,7 @@ async def _due_digests(session: AsyncSession, today: date, limit: int) -> tuple[
         .order_by(CheckIn.manager_id)
         .limit(limit)
     )
-    return tuple(DueDigest(manager_id, last_week) for manager_id in rows)
+    return tuple(DueDigest(manager_id, week) for manager_id, week in rows)
 
 
 # --- writing helpers -----------------------------------------------------------------------------------

@@ -103,11 +103,13 @@ CARDS: dict[str, Callable[[], dict[str, Any]]] = {
     "digest-large-team-long-answers": lambda: cards.checkin_digest_card(a_digest(40, "x" * 2000)),
     "digest-huge-team": lambda: cards.checkin_digest_card(a_digest(400, "x" * 2000)),
     "comment": lambda: cards.checkin_comment_card(CommentView(3, 7, 70, "Alex Wilber", TRICKY, AT, MONDAY)),
-    "day-default": lambda: cards.checkin_day_card(CheckInDayView(4, False, False, date(2026, 11, 27))),
-    "day-saved": lambda: cards.checkin_day_card(
-        CheckInDayView(3, False, True, date(2026, 11, 26)), saved=True
+    "day-default": lambda: cards.checkin_day_card(
+        CheckInDayView(4, False, False, date(2026, 11, 27), "America/Port_of_Spain", True)
     ),
-    "day-paused": lambda: cards.checkin_day_card(CheckInDayView(3, True, True, None)),
+    "day-saved": lambda: cards.checkin_day_card(
+        CheckInDayView(3, False, True, date(2026, 11, 26), "UTC", False), saved=True
+    ),
+    "day-paused": lambda: cards.checkin_day_card(CheckInDayView(3, True, True, None, "Asia/Tokyo", True)),
 }
 
 
@@ -290,6 +292,18 @@ def test_an_unknown_typed_day_is_quoted_shortened() -> None:
     with pytest.raises(PayloadError) as refused:
         cards.parse_weekday("x" * 500)
     assert len(str(refused.value)) < 120
+
+
+def test_the_day_card_says_which_time_zone_the_day_follows() -> None:
+    own = cards.checkin_day_card(CheckInDayView(4, False, True, None, "America/Port_of_Spain", True))
+    assert "Days follow your time zone, America/Port_of_Spain: the card comes from 09:00 your time." in str(
+        own
+    )
+    assert "UTC" not in str(own)
+
+    default = cards.checkin_day_card(CheckInDayView(4, False, True, None, "UTC", False))
+    assert "Your profile has no time zone, so days follow your organization's, UTC" in str(default)
+    assert "the card comes from 09:00 UTC." in str(default)
 
 
 def test_the_day_card_payload() -> None:

@@ -369,7 +369,7 @@ def test_an_update_payload_parses_to_typed_values() -> None:
 
 @pytest.mark.parametrize("confidence", ["0", "11", "7.5", "sure"])
 def test_a_confidence_outside_1_to_10_is_refused(confidence: str) -> None:
-    with pytest.raises(PayloadError, match="[Cc]onfidence"):
+    with pytest.raises(PayloadError, match=r"[Cc]onfidence"):
         gp.parse_key_result_update(update_data(confidence_11=confidence))
     assert gp.parse_key_result_update(update_data(value_11=3, key_result_id="11", focus=True)).value == 3.0
     assert gp.parse_key_result_update(update_data(focus=True)).focus

@@ -2,19 +2,23 @@
 chosen day, is filled in and submitted, shows in the manager's digest, and the manager's reply arrives;
 a missed one gets one reminder; double submits and bad input write nothing.
 
-The week is Monday 23 to Sunday 29 November 2026 (UTC). Alex Wilber manages Adele Vance and Isaiah Langer.
+The week is Monday 23 to Sunday 29 November 2026 in each person's own time zone. Alex Wilber (Los Angeles,
+UTC-8 then) manages Adele Vance (Los Angeles) and Isaiah Langer (Denver, UTC-7); cards come from 09:00
+their time, so the test clock is set to their 09:00, not UTC's.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.checkins import ScheduleReport, schedule_checkins
 from bot.routes import BOT
@@ -35,8 +39,24 @@ WED, THU, FRI, SAT, SUN = (MONDAY + timedelta(days=n) for n in range(2, 7))
 NEXT_MONDAY = MONDAY + timedelta(days=7)
 
 
+ORG = ZoneInfo("UTC")  # CHECKIN_TIME_ZONE's default
+
+
 def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def local(day: date, hour: int, zone: str) -> datetime:
+    """The UTC instant of `hour`:00 on `day` in `zone`."""
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def la(day: date, hour: int = 9) -> datetime:
+    return local(day, hour, demo.ALEX.time_zone)
+
+
+def denver(day: date, hour: int = 9) -> datetime:
+    return local(day, hour, demo.ISAIAH.time_zone)
 
 
 class Clock:
@@ -57,10 +77,24 @@ def clock() -> Clock:
     return Clock(at(WED))
 
 
+@pytest.fixture
+def org_zone() -> ZoneInfo:
+    """CHECKIN_TIME_ZONE: a test parametrizes it to change the organization's zone."""
+    return ORG
+
+
 @pytest_asyncio.fixture
-async def trellis(settings, engine, sessions, clock: Clock) -> AsyncIterator[RunningTrellis]:
+async def trellis(
+    settings, engine, sessions, clock: Clock, org_zone: ZoneInfo
+) -> AsyncIterator[RunningTrellis]:
     """Trellis over real HTTP, as in tests/conftest.py, but on the test clock."""
-    app = create_app(settings, clock=clock, engine=engine, sessions=sessions, run_sender=False)
+    app = create_app(
+        replace(settings, checkin_time_zone=org_zone),
+        clock=clock,
+        engine=engine,
+        sessions=sessions,
+        run_sender=False,
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -74,9 +108,9 @@ def isaiah(teams) -> TeamsUser:
     return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
 
 
-async def run_pass(trellis: RunningTrellis, sessions, clock: Clock) -> ScheduleReport:
+async def run_pass(trellis: RunningTrellis, sessions, clock: Clock, zone: ZoneInfo = ORG) -> ScheduleReport:
     """What the server's background jobs do every few minutes: schedule, then drain the outbox."""
-    report = await schedule_checkins(sessions, clock)
+    report = await schedule_checkins(sessions, clock, default_zone=zone)
     await trellis.app[BOT].sender.drain()
     return report
 
@@ -134,8 +168,12 @@ async def test_the_weekly_check_in_from_the_chosen_day_to_the_managers_reply(
     assert report.cards == 0
     assert await arrived(adele, connector, mark) == []
 
-    # Thursday: her card arrives in her chat, on its own.
-    clock.set(at(THU, 7))
+    # Thursday 08:00 in Los Angeles (16:00 UTC): still too early for her.
+    clock.set(la(THU, 8))
+    assert (await run_pass(trellis, sessions, clock)).cards == 0
+
+    # Thursday 09:00 her time: her card arrives in her chat, on its own.
+    clock.set(la(THU, 9))
     mark = len(connector.requests)
     assert (await run_pass(trellis, sessions, clock)).cards == 1
     [card] = await arrived(adele, connector, mark)
@@ -177,8 +215,12 @@ async def test_the_weekly_check_in_from_the_chosen_day_to_the_managers_reply(
     assert "Alex Wilber replied to your check-in" in comment.text()
     assert "Great work on the card!" in comment.text()
 
-    # The Monday after, the digest comes to Alex on its own, once.
+    # Monday in UTC is still Sunday for Alex in Los Angeles: no digest yet.
     clock.set(at(NEXT_MONDAY, 6))
+    assert (await run_pass(trellis, sessions, clock)).digests == 0
+
+    # His Monday 09:00, the digest comes to him on its own, once.
+    clock.set(la(NEXT_MONDAY, 9))
     mark = len(connector.requests)
     assert (await run_pass(trellis, sessions, clock)).digests == 1
     [weekly] = await arrived(alex, connector, mark)
@@ -198,22 +240,24 @@ async def test_a_missed_check_in_gets_one_reminder(
     isaiah: TeamsUser, trellis, sessions, clock, connector
 ) -> None:
     await isaiah.say("hi")
-    clock.set(at(FRI, 8))
+    clock.set(denver(FRI, 9))
     mark = len(connector.requests)
     await run_pass(trellis, sessions, clock)
     assert len(await arrived(isaiah, connector, mark)) == 1
 
-    clock.set(at(FRI, 20))  # later the same day: not yet
+    clock.set(denver(FRI, 23))  # later his same day (Saturday in UTC): not yet
+    assert (await run_pass(trellis, sessions, clock)).reminders == 0
+    clock.set(denver(SAT, 8))  # his next day, but before 09:00: not in his night
     assert (await run_pass(trellis, sessions, clock)).reminders == 0
 
-    clock.set(at(SAT, 8))
+    clock.set(denver(SAT, 9))
     mark = len(connector.requests)
     assert (await run_pass(trellis, sessions, clock)).reminders == 1
     [reminder] = await arrived(isaiah, connector, mark)
     assert "Reminder: your check-in is waiting" in reminder.text()
 
     mark = len(connector.requests)
-    for later in (at(SAT, 14), at(SUN, 8), at(NEXT_MONDAY, 8)):
+    for later in (denver(SAT, 14), denver(SUN, 9), denver(NEXT_MONDAY, 9)):
         clock.set(later)
         report = await run_pass(trellis, sessions, clock)
         assert (report.cards, report.reminders) == (0, 0)
@@ -302,10 +346,11 @@ async def test_choosing_the_day_on_its_card_and_pausing(
 ) -> None:
     [day] = await adele.say("checkin day")
     assert "Friday (the default)" in day.card.text()
+    assert "Days follow your time zone, America/Los_Angeles" in day.card.text()
 
     saved = await adele.press("Save", card=day.card, inputs={"weekday": "off"})
     assert "paused" in saved.text()
-    clock.set(at(FRI))
+    clock.set(la(FRI))
     mark = len(connector.requests)
     assert (await run_pass(trellis, sessions, clock)).cards == 0
     assert await arrived(adele, connector, mark) == []
@@ -314,6 +359,28 @@ async def test_choosing_the_day_on_its_card_and_pausing(
     assert "Tuesday" in tuesday.text()
     [unknown] = await adele.say("checkin day blursday")
     assert "“blursday” is not a day I know" in unknown.card.text()
+
+
+@pytest.mark.parametrize("org_zone", [ZoneInfo("Europe/Berlin")])
+async def test_someone_without_a_time_zone_follows_the_organizations(
+    adele: TeamsUser, trellis, sessions, clock, connector, org_zone
+) -> None:
+    async with unit_of_work(sessions) as session:
+        # "UTC" is what the import and the directory sync store when they don't know someone's zone.
+        await session.execute(
+            update(Person).where(Person.aad_object_id == adele.aad_object_id).values(time_zone="UTC")
+        )
+    [day] = await adele.say("checkin day")
+    assert (
+        "Your profile has no time zone, so days follow your organization's, Europe/Berlin" in day.card.text()
+    )
+
+    clock.set(at(FRI, 7))  # 08:00 in Berlin
+    assert (await run_pass(trellis, sessions, clock, org_zone)).cards == 0
+    clock.set(at(FRI, 8))  # 09:00 in Berlin
+    mark = len(connector.requests)
+    assert (await run_pass(trellis, sessions, clock, org_zone)).cards == 1
+    assert len(await arrived(adele, connector, mark)) == 1
 
 
 async def test_someone_without_reports_is_told_there_is_no_digest(adele: TeamsUser) -> None:

@@ -2,21 +2,26 @@
 
 Alex Wilber manages Adele Vance and Isaiah Langer (and three more engineers); Lynne Robbins is Alex's
 manager; Patti Fernandez is in Sales; Megan Bowen is HR. The week is Monday 23 to Sunday 29 November
-2026 (UTC).
+2026, in each person's own time zone: Alex, Adele and Lynne are in Los Angeles (UTC-8 then), Isaiah in
+Denver (UTC-7), Patti in Chicago, Megan in New York. The organization's zone (ORG) is UTC unless a test
+says otherwise.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from domain.access import Actor, Relation, Role, may_reply_to_checkin, may_view_checkin
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.performance import checkins, goals
 from domain.performance.checkin_views import (
+    SEND_FROM,
     CheckInAnswers,
     DueCard,
     DueDigest,
@@ -45,9 +50,24 @@ def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-WED, THU, FRI, SAT = (MONDAY + timedelta(days=n) for n in (2, 3, 4, 5))
+WED, THU, FRI, SAT, SUN = (MONDAY + timedelta(days=n) for n in (2, 3, 4, 5, 6))
 NEXT_MONDAY = MONDAY + timedelta(days=7)
 NOW = at(WED)
+ORG = ZoneInfo("UTC")
+LOS_ANGELES, DENVER = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/Denver")
+
+
+def local(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant of `hour`:00 on `day` in `zone`: what the scheduler's clock reads then."""
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+
+
+def la(day: date, hour: int = 9) -> datetime:
+    return local(day, hour, LOS_ANGELES)
+
+
+async def lives_in(session, actor: Actor, zone: str) -> None:
+    await session.execute(update(Person).where(Person.id == actor.person_id).values(time_zone=zone))
 
 
 async def reachable(session, *people: Actor) -> None:
@@ -81,9 +101,14 @@ async def a_goal(session, actor: Actor, **overrides) -> goals.GoalView:
 
 
 async def submitted(session, actor: Actor, now: datetime = NOW, **answers) -> checkins.CheckInView:
-    view = await checkins.open_checkin(session, actor=actor, now=now)
+    view = await checkins.open_checkin(session, default_zone=ORG, actor=actor, now=now)
     return await checkins.submit_checkin(
-        session, actor=actor, checkin_id=view.id, answers=CheckInAnswers(**({"mood": 4} | answers)), now=now
+        session,
+        default_zone=ORG,
+        actor=actor,
+        checkin_id=view.id,
+        answers=CheckInAnswers(**({"mood": 4} | answers)),
+        now=now,
     )
 
 
@@ -91,8 +116,8 @@ async def submitted(session, actor: Actor, now: datetime = NOW, **answers) -> ch
 
 
 async def test_opening_twice_finds_the_same_check_in_with_the_default_day(session, cast) -> None:
-    first = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
-    again = await checkins.open_checkin(session, actor=cast.adele, now=at(THU))
+    first = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
+    again = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=at(THU))
 
     assert first.id == again.id
     assert (first.week_start, first.due_on) == (MONDAY, FRI), "Friday unless they chose a day"
@@ -109,7 +134,7 @@ async def test_the_form_offers_the_key_results_of_ones_own_active_goals(session,
     await a_goal(session, cast.adele, title="Next year", period="2027-Q1")
     await a_goal(session, cast.isaiah, title="Isaiah's own")
 
-    view = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    view = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
 
     [line] = view.key_results
     assert (line.id, line.goal_title, line.title, line.unit) == (
@@ -124,10 +149,11 @@ async def test_the_form_offers_the_key_results_of_ones_own_active_goals(session,
 async def test_submit_records_the_answers_and_moves_key_results_through_goals(session, cast) -> None:
     goal = await a_goal(session, cast.adele)
     kr = goal.key_results[0]
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
 
     view = await checkins.submit_checkin(
         session,
+        default_zone=ORG,
         actor=cast.adele,
         checkin_id=form.id,
         answers=CheckInAnswers(
@@ -161,14 +187,17 @@ async def test_submit_records_the_answers_and_moves_key_results_through_goals(se
 async def test_a_second_submit_writes_nothing(session, cast) -> None:
     goal = await a_goal(session, cast.adele)
     kr = goal.key_results[0]
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
     answers = CheckInAnswers(
         mood=5, wins="first", key_results=(KeyResultValue(kr.id, 3, kr.version),), new_talking_point="x"
     )
-    await checkins.submit_checkin(session, actor=cast.adele, checkin_id=form.id, answers=answers, now=NOW)
+    await checkins.submit_checkin(
+        session, default_zone=ORG, actor=cast.adele, checkin_id=form.id, answers=answers, now=NOW
+    )
 
     again = await checkins.submit_checkin(
         session,
+        default_zone=ORG,
         actor=cast.adele,
         checkin_id=form.id,
         answers=CheckInAnswers(mood=1, wins="second", key_results=(KeyResultValue(kr.id, 9, kr.version),)),
@@ -187,7 +216,7 @@ async def test_a_key_result_changed_meanwhile_leaves_the_whole_check_in_unsaved(
         session, cast.adele, key_results=[KeyResultInput("A", target=10), KeyResultInput("B", target=10)]
     )
     a, b = goal.key_results
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
     # Alex moves B after Adele's card was drawn.
     await goals.update_key_result(
         session, actor=cast.alex, key_result_id=b.id, value=2, expected_version=b.version, now=NOW
@@ -200,7 +229,9 @@ async def test_a_key_result_changed_meanwhile_leaves_the_whole_check_in_unsaved(
     )
 
     with pytest.raises(checkins.CheckInNotSaved) as refused:
-        await checkins.submit_checkin(session, actor=cast.adele, checkin_id=form.id, answers=answers, now=NOW)
+        await checkins.submit_checkin(
+            session, default_zone=ORG, actor=cast.adele, checkin_id=form.id, answers=answers, now=NOW
+        )
 
     assert "“B” was updated meanwhile" in refused.value.message
     assert refused.value.answers.wins == "kept", "the card can ask again without losing the text"
@@ -213,7 +244,7 @@ async def test_a_key_result_changed_meanwhile_leaves_the_whole_check_in_unsaved(
 
 
 async def test_a_submit_that_loses_a_race_answers_like_a_second_click(session, cast, monkeypatch) -> None:
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
     checked = checkins._own_open_points
 
     async def another_submit_wins_meanwhile(*args):
@@ -224,6 +255,7 @@ async def test_a_submit_that_loses_a_race_answers_like_a_second_click(session, c
     monkeypatch.setattr(checkins, "_own_open_points", another_submit_wins_meanwhile)
     view = await checkins.submit_checkin(
         session,
+        default_zone=ORG,
         actor=cast.adele,
         checkin_id=form.id,
         answers=CheckInAnswers(mood=5, wins="mine", new_talking_point="lost"),
@@ -244,11 +276,12 @@ async def test_a_submit_that_loses_a_race_answers_like_a_second_click(session, c
     ],
 )
 async def test_bad_answers_are_refused_with_a_clear_message(session, cast, answers, message) -> None:
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
 
     with pytest.raises(Invalid, match=re.escape(message)):
         await checkins.submit_checkin(
             session,
+            default_zone=ORG,
             actor=cast.adele,
             checkin_id=form.id,
             answers=CheckInAnswers(**({"mood": 3} | answers)),
@@ -262,11 +295,12 @@ async def test_bad_answers_are_refused_with_a_clear_message(session, cast, answe
 async def test_a_key_result_that_is_not_on_ones_own_goals_is_refused(session, cast) -> None:
     theirs = await a_goal(session, cast.isaiah)
     kr = theirs.key_results[0]
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
 
     with pytest.raises(Forbidden):
         await checkins.submit_checkin(
             session,
+            default_zone=ORG,
             actor=cast.adele,
             checkin_id=form.id,
             answers=CheckInAnswers(mood=3, key_results=(KeyResultValue(kr.id, 5, kr.version),)),
@@ -278,16 +312,16 @@ async def test_a_key_result_that_is_not_on_ones_own_goals_is_refused(session, ca
 async def test_only_the_person_fills_in_their_check_in_and_only_their_line_and_hr_see_it(
     session, cast
 ) -> None:
-    isaiahs = await checkins.open_checkin(session, actor=cast.isaiah, now=NOW)
+    isaiahs = await checkins.open_checkin(session, default_zone=ORG, actor=cast.isaiah, now=NOW)
     answers = CheckInAnswers(mood=3, wins="not mine")
 
     with pytest.raises(NotFound, match=r"That check-in does not exist\."):
         await checkins.submit_checkin(
-            session, actor=cast.adele, checkin_id=isaiahs.id, answers=answers, now=NOW
+            session, default_zone=ORG, actor=cast.adele, checkin_id=isaiahs.id, answers=answers, now=NOW
         )
     with pytest.raises(Forbidden, match="someone else's"):
         await checkins.submit_checkin(
-            session, actor=cast.alex, checkin_id=isaiahs.id, answers=answers, now=NOW
+            session, default_zone=ORG, actor=cast.alex, checkin_id=isaiahs.id, answers=answers, now=NOW
         )
     with pytest.raises(NotFound):
         await checkins.get_checkin(session, actor=cast.patti, checkin_id=isaiahs.id)
@@ -329,14 +363,18 @@ async def test_talking_points_carry_over_until_resolved(session, cast) -> None:
     first = await submitted(session, cast.adele, new_talking_point="Promotion timeline")
     [point] = first.open_points
 
-    next_week = await checkins.open_checkin(session, actor=cast.adele, now=at(WED + timedelta(days=7)))
+    next_week = await checkins.open_checkin(
+        session, default_zone=ORG, actor=cast.adele, now=at(WED + timedelta(days=7))
+    )
     assert [p.text for p in next_week.open_points] == ["Promotion timeline"]
     assert next_week.open_points[0].raised_by == "Adele Vance"
 
     assert await checkins.resolve_talking_points(session, actor=cast.alex, point_ids=[point.id], now=NOW) == 1
     assert await checkins.resolve_talking_points(session, actor=cast.alex, point_ids=[point.id], now=NOW) == 0
 
-    later = await checkins.open_checkin(session, actor=cast.adele, now=at(WED + timedelta(days=14)))
+    later = await checkins.open_checkin(
+        session, default_zone=ORG, actor=cast.adele, now=at(WED + timedelta(days=14))
+    )
     assert later.open_points == ()
 
 
@@ -356,7 +394,7 @@ async def test_the_person_resolves_their_points_when_submitting_and_nobody_else_
 
 
 async def test_points_raised_by_the_manager_show_with_their_name(session, cast) -> None:
-    form = await checkins.open_checkin(session, actor=cast.adele, now=NOW)
+    form = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=NOW)
 
     added = await checkins.add_talking_point(
         session, actor=cast.alex, checkin_id=form.id, text="Your next project", now=NOW
@@ -399,7 +437,7 @@ async def test_the_manager_line_replies_to_a_submitted_check_in_once(session, ca
 
 async def test_who_may_not_reply(session, cast) -> None:
     mine = await submitted(session, cast.adele)
-    open_one = await checkins.open_checkin(session, actor=cast.isaiah, now=NOW)
+    open_one = await checkins.open_checkin(session, default_zone=ORG, actor=cast.isaiah, now=NOW)
 
     with pytest.raises(Forbidden):
         await checkins.comment_on_checkin(session, actor=cast.adele, checkin_id=mine.id, text="me", now=NOW)
@@ -463,7 +501,9 @@ async def test_the_digest_shows_submitted_check_ins_of_direct_reports_and_who_is
     session, cast
 ) -> None:
     await submitted(session, cast.adele, wins="Shipped it", blockers="Flaky CI", priorities="Docs")
-    await checkins.open_checkin(session, actor=cast.isaiah, now=NOW)  # opened, not submitted
+    await checkins.open_checkin(
+        session, default_zone=ORG, actor=cast.isaiah, now=NOW
+    )  # opened, not submitted
     await submitted(session, cast.alex, wins="Hired")
     await submitted(session, cast.patti)
 
@@ -503,32 +543,70 @@ async def test_a_check_in_leaves_the_digest_of_a_manager_no_longer_in_the_person
 
 
 async def test_choosing_a_day_pausing_and_choosing_again(session, cast) -> None:
-    default = await checkins.checkin_day(session, actor=cast.adele, now=at(WED))
+    default = await checkins.checkin_day(session, default_zone=ORG, actor=cast.adele, now=at(WED))
     assert (default.weekday, default.chosen, default.paused, default.next_card_on) == (4, False, False, FRI)
 
-    thursday = await checkins.set_checkin_day(session, actor=cast.adele, weekday=3, now=at(WED))
+    thursday = await checkins.set_checkin_day(
+        session, default_zone=ORG, actor=cast.adele, weekday=3, now=at(WED)
+    )
     assert (thursday.weekday, thursday.chosen, thursday.next_card_on) == (3, True, THU)
-    monday = await checkins.set_checkin_day(session, actor=cast.adele, weekday=0, now=at(WED))
+    monday = await checkins.set_checkin_day(
+        session, default_zone=ORG, actor=cast.adele, weekday=0, now=at(WED)
+    )
     assert monday.next_card_on == NEXT_MONDAY, "Monday has passed this week"
 
-    paused = await checkins.set_checkin_day(session, actor=cast.adele, weekday=None, now=at(WED))
+    paused = await checkins.set_checkin_day(
+        session, default_zone=ORG, actor=cast.adele, weekday=None, now=at(WED)
+    )
     assert (paused.paused, paused.weekday, paused.next_card_on) == (True, 0, None)
-    again = await checkins.set_checkin_day(session, actor=cast.adele, weekday=2, now=at(WED))
+    again = await checkins.set_checkin_day(
+        session, default_zone=ORG, actor=cast.adele, weekday=2, now=at(WED)
+    )
     assert (again.paused, again.next_card_on) == (False, WED)
     assert await count(session, CheckInPreference) == 1
 
     with pytest.raises(Invalid):
-        await checkins.set_checkin_day(session, actor=cast.adele, weekday=7, now=at(WED))
+        await checkins.set_checkin_day(session, default_zone=ORG, actor=cast.adele, weekday=7, now=at(WED))
 
 
 async def test_the_next_card_is_next_week_once_this_weeks_went_out(session, cast) -> None:
     await reachable(session, cast.adele)
-    [due] = (await checkins.plan_due(session, now=at(FRI))).cards
-    await checkins.issue_card(session, due=due, now=at(FRI))
+    [due] = (await checkins.plan_due(session, default_zone=ORG, now=la(FRI))).cards
+    await checkins.issue_card(session, due=due, now=la(FRI))
 
-    view = await checkins.checkin_day(session, actor=cast.adele, now=at(FRI))
+    view = await checkins.checkin_day(session, default_zone=ORG, actor=cast.adele, now=la(FRI))
 
     assert view.next_card_on == FRI + timedelta(days=7)
+
+
+async def test_the_day_follows_the_persons_own_zone_or_else_the_organizations(session, cast) -> None:
+    # Saturday 05:00 UTC is still Friday evening in Los Angeles: this week's card is still to come.
+    own = await checkins.checkin_day(session, default_zone=ORG, actor=cast.adele, now=at(SAT, 5))
+    assert (own.next_card_on, own.time_zone, own.own_time_zone) == (FRI, "America/Los_Angeles", True)
+
+    berlin = ZoneInfo("Europe/Berlin")
+    for unset in ("UTC", "", "Mars/Olympus"):  # what the import stores when unknown, empty, a typo
+        await lives_in(session, cast.adele, unset)
+        view = await checkins.checkin_day(session, default_zone=berlin, actor=cast.adele, now=at(SAT, 5))
+        # Already Saturday in Berlin: the Friday card not sent yet is caught up today.
+        assert (view.next_card_on, view.time_zone, view.own_time_zone) == (SAT, "Europe/Berlin", False), unset
+
+
+def test_a_zone_name_is_the_persons_own_unless_unset_or_unknown() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert checkins.person_zone("America/Denver", tokyo) == DENVER
+    assert checkins.person_zone(None, tokyo) is tokyo
+    assert checkins.person_zone("UTC", tokyo) is tokyo
+    assert checkins.person_zone("../../etc/passwd", tokyo) is tokyo
+
+
+async def test_the_form_is_for_the_persons_own_week(session, cast) -> None:
+    # Monday 05:00 UTC is Sunday 21:00 in Los Angeles: Adele is still in the week of the 23rd.
+    view = await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=at(NEXT_MONDAY, 5))
+    assert view.week_start == MONDAY
+
+    week = await checkins.current_week(session, default_zone=ORG, actor=cast.alex, now=at(NEXT_MONDAY, 5))
+    assert week == MONDAY
 
 
 # --- planning ----------------------------------------------------------------------------------------
@@ -538,17 +616,68 @@ def people(plan_items) -> set[int]:
     return {item.person_id for item in plan_items}
 
 
-async def test_the_card_is_due_on_the_chosen_day_not_before(session, cast) -> None:
-    await reachable(session, cast.adele, cast.isaiah)
-    await checkins.set_checkin_day(session, actor=cast.adele, weekday=3, now=at(MONDAY))
+async def cards_at(session, now: datetime, zone: ZoneInfo = ORG) -> tuple[DueCard, ...]:
+    return (await checkins.plan_due(session, default_zone=zone, now=now)).cards
 
-    assert people((await checkins.plan_due(session, now=at(WED))).cards) == set()
-    thursday = await checkins.plan_due(session, now=at(THU, 0))
-    assert thursday.cards == (DueCard(cast.adele.person_id, MONDAY, THU),)
-    friday = await checkins.plan_due(session, now=at(FRI))
-    assert people(friday.cards) == {cast.adele.person_id, cast.isaiah.person_id}, "a missed day, one day late"
-    saturday = await checkins.plan_due(session, now=at(SAT))
-    assert people(saturday.cards) == {cast.isaiah.person_id}, "two days late is too late for Adele"
+
+async def test_the_card_is_due_from_9_on_the_chosen_day_not_before(session, cast) -> None:
+    await reachable(session, cast.adele, cast.isaiah)
+    await checkins.set_checkin_day(session, default_zone=ORG, actor=cast.adele, weekday=3, now=at(MONDAY))
+
+    assert people(await cards_at(session, la(WED, 12))) == set()
+    assert people(await cards_at(session, la(THU, 8))) == set(), "Thursday, but before 09:00 her time"
+    assert await cards_at(session, la(THU, 9)) == (DueCard(cast.adele.person_id, MONDAY, THU, THU),)
+    friday = await cards_at(session, la(FRI))  # 10:00 in Denver, Isaiah's default Friday
+    assert people(friday) == {cast.adele.person_id, cast.isaiah.person_id}, "a missed day, one day late"
+    saturday = await cards_at(session, la(SAT))
+    assert people(saturday) == {cast.isaiah.person_id}, "two days late is too late for Adele"
+
+
+async def test_alex_in_los_angeles_gets_his_friday_card_at_9_his_time(session, cast) -> None:
+    await reachable(session, cast.alex)
+    await checkins.set_checkin_day(session, default_zone=ORG, actor=cast.alex, weekday=4, now=at(MONDAY))
+
+    assert await cards_at(session, at(FRI, 8)) == (), "Thursday night in Los Angeles"
+    assert await cards_at(session, at(FRI, 16)) == (), "08:00 on Friday in Los Angeles"
+    assert await cards_at(session, at(FRI, 17)) == (DueCard(cast.alex.person_id, MONDAY, FRI, FRI),)
+
+
+async def test_someone_in_tokyo_gets_the_monday_card_at_9_tokyo_time(session, cast) -> None:
+    await reachable(session, cast.patti)
+    await lives_in(session, cast.patti, "Asia/Tokyo")
+    await checkins.set_checkin_day(session, default_zone=ORG, actor=cast.patti, weekday=0, now=at(MONDAY))
+    week = DueCard(cast.patti.person_id, NEXT_MONDAY, NEXT_MONDAY, NEXT_MONDAY)
+
+    assert await cards_at(session, at(SUN, 0)) == (), "Sunday 09:00 in Tokyo"
+    assert await cards_at(session, at(SUN, 23)) == (), "Monday 08:00 in Tokyo"
+    assert await cards_at(session, at(NEXT_MONDAY, 0)) == (week,), "Monday 09:00 in Tokyo"
+
+
+async def test_the_week_is_the_persons_own_when_it_starts_before_utcs(session, cast) -> None:
+    await reachable(session, cast.patti)
+    await lives_in(session, cast.patti, "Pacific/Auckland")  # UTC+13 in November
+    await checkins.set_checkin_day(session, default_zone=ORG, actor=cast.patti, weekday=0, now=at(MONDAY))
+
+    # Sunday 20:00 UTC, still the week of the 23rd in UTC, is Monday 09:00 of the next week in Auckland.
+    [due] = await cards_at(session, at(SUN, 20))
+    assert (due.week_start, due.due_on) == (NEXT_MONDAY, NEXT_MONDAY)
+    view = await checkins.issue_card(session, due=due, now=at(SUN, 20))
+    assert (await session.get(CheckIn, view.id)).week_start == NEXT_MONDAY
+
+
+async def test_someone_without_a_zone_follows_the_organizations(session, cast) -> None:
+    await reachable(session, cast.adele, cast.isaiah)
+    await lives_in(session, cast.adele, "UTC")  # what the import and the directory sync store for "unknown"
+    await lives_in(session, cast.isaiah, "Mars/Olympus")
+    berlin = ZoneInfo("Europe/Berlin")  # UTC+1 in November
+
+    assert await cards_at(session, at(FRI, 7), berlin) == (), "08:00 in Berlin"
+    assert people(await cards_at(session, at(FRI, 8), berlin)) == {
+        cast.adele.person_id,
+        cast.isaiah.person_id,
+    }
+    assert people(await cards_at(session, at(FRI, 9), ORG)) == {cast.adele.person_id, cast.isaiah.person_id}
+    assert await cards_at(session, at(FRI, 8), ORG) == (), "08:00 with UTC as the organization's zone"
 
 
 async def test_only_reachable_active_people_who_have_not_paused_get_cards(session, cast) -> None:
@@ -558,10 +687,10 @@ async def test_only_reachable_active_people_who_have_not_paused_get_cards(sessio
         .where(ConversationRef.person_id == cast.isaiah.person_id)
         .values(blocked_at=NOW)
     )
-    await checkins.set_checkin_day(session, actor=cast.alex, weekday=None, now=NOW)
+    await checkins.set_checkin_day(session, default_zone=ORG, actor=cast.alex, weekday=None, now=NOW)
     await session.execute(update(Person).where(Person.id == cast.patti.person_id).values(active=False))
 
-    plan = await checkins.plan_due(session, now=at(FRI))
+    plan = await checkins.plan_due(session, default_zone=ORG, now=la(FRI))
 
     # Megan and Lynne have no chat with the bot; Isaiah blocked it; Alex paused; Patti left.
     assert people(plan.cards) == {cast.adele.person_id}
@@ -569,76 +698,148 @@ async def test_only_reachable_active_people_who_have_not_paused_get_cards(sessio
 
 async def test_issuing_a_card_marks_it_so_it_goes_once(session, cast) -> None:
     await reachable(session, cast.adele)
-    [due] = (await checkins.plan_due(session, now=at(FRI))).cards
+    [due] = await cards_at(session, la(FRI))
 
-    view = await checkins.issue_card(session, due=due, now=at(FRI))
+    view = await checkins.issue_card(session, due=due, now=la(FRI))
 
     assert view is not None and view.person_id == cast.adele.person_id
-    assert (await session.get(CheckIn, view.id)).sent_at == at(FRI)
-    assert await checkins.issue_card(session, due=due, now=at(FRI)) is None
-    assert (await checkins.plan_due(session, now=at(FRI, 18))).cards == ()
+    assert (await session.get(CheckIn, view.id)).sent_at == la(FRI)
+    assert await checkins.issue_card(session, due=due, now=la(FRI)) is None
+    assert await cards_at(session, la(FRI, 18)) == ()
 
 
 async def test_a_check_in_opened_by_command_still_gets_its_card_but_a_submitted_one_does_not(
     session, cast
 ) -> None:
     await reachable(session, cast.adele, cast.isaiah)
-    await checkins.open_checkin(session, actor=cast.adele, now=at(MONDAY))
+    await checkins.open_checkin(session, default_zone=ORG, actor=cast.adele, now=at(MONDAY))
     await submitted(session, cast.isaiah, now=at(MONDAY))
 
-    plan = await checkins.plan_due(session, now=at(FRI))
+    plan = await checkins.plan_due(session, default_zone=ORG, now=la(FRI))
 
     assert people(plan.cards) == {cast.adele.person_id}
 
 
-async def test_an_unsubmitted_card_gets_one_reminder_the_next_day(session, cast) -> None:
+async def reminders_at(session, now: datetime) -> tuple[DueReminder, ...]:
+    return (await checkins.plan_due(session, default_zone=ORG, now=now)).reminders
+
+
+async def test_an_unsubmitted_card_gets_one_reminder_from_9_the_next_local_day(session, cast) -> None:
     await reachable(session, cast.isaiah)
-    [due] = (await checkins.plan_due(session, now=at(FRI))).cards
-    sent = await checkins.issue_card(session, due=due, now=at(FRI))
+    [due] = await cards_at(session, local(FRI, 9, DENVER))
+    sent = await checkins.issue_card(session, due=due, now=local(FRI, 9, DENVER))
 
-    assert (await checkins.plan_due(session, now=at(FRI, 23))).reminders == ()
-    [reminder] = (await checkins.plan_due(session, now=at(SAT, 0))).reminders
-    assert reminder == DueReminder(sent.id, cast.isaiah.person_id, MONDAY)
+    # Friday 23:00 in Denver is Saturday in UTC, but still his Friday: no reminder yet.
+    assert await reminders_at(session, local(FRI, 23, DENVER)) == ()
+    assert await reminders_at(session, local(SAT, 8, DENVER)) == (), "his Saturday, before 09:00"
+    [reminder] = await reminders_at(session, local(SAT, 9, DENVER))
+    assert reminder == DueReminder(sent.id, cast.isaiah.person_id, MONDAY, SAT)
 
-    again = await checkins.issue_reminder(session, due=reminder, now=at(SAT))
+    again = await checkins.issue_reminder(session, due=reminder, now=local(SAT, 9, DENVER))
     assert again is not None and again.id == sent.id
-    assert await checkins.issue_reminder(session, due=reminder, now=at(SAT)) is None
-    assert (await checkins.plan_due(session, now=at(SAT, 12))).reminders == ()
-    assert (await checkins.plan_due(session, now=at(NEXT_MONDAY))).reminders == ()
+    assert await checkins.issue_reminder(session, due=reminder, now=local(SAT, 9, DENVER)) is None
+    assert await reminders_at(session, local(SAT, 12, DENVER)) == ()
+    assert await reminders_at(session, local(NEXT_MONDAY, 9, DENVER)) == ()
+
+
+async def test_a_card_sent_late_is_reminded_the_day_after_it_went(session, cast) -> None:
+    await reachable(session, cast.adele)
+    [due] = await cards_at(session, la(SAT, 10))  # the scheduler was down all her Friday
+    await checkins.issue_card(session, due=due, now=la(SAT, 10))
+
+    assert await reminders_at(session, la(SAT, 20)) == ()
+    assert people(await reminders_at(session, la(SUN, 9))) == {cast.adele.person_id}
 
 
 async def test_no_reminder_once_submitted_or_when_too_old(session, cast) -> None:
     await reachable(session, cast.adele, cast.isaiah)
-    for due in (await checkins.plan_due(session, now=at(FRI))).cards:
-        await checkins.issue_card(session, due=due, now=at(FRI))
-    await submitted(session, cast.adele, now=at(FRI, 10))
+    for due in await cards_at(session, la(FRI)):
+        await checkins.issue_card(session, due=due, now=la(FRI))
+    await submitted(session, cast.adele, now=la(FRI, 10))
 
-    assert people((await checkins.plan_due(session, now=at(SAT))).reminders) == {cast.isaiah.person_id}
-    a_week_later = at(FRI + timedelta(days=7), 0)
-    assert all(r.week_start != MONDAY for r in (await checkins.plan_due(session, now=a_week_later)).reminders)
+    assert people(await reminders_at(session, la(SAT))) == {cast.isaiah.person_id}
+    a_week_later = la(FRI + timedelta(days=7))
+    assert all(r.week_start != MONDAY for r in await reminders_at(session, a_week_later))
 
 
-async def test_the_manager_digest_goes_once_the_week_after(session, cast) -> None:
+async def digests_at(session, now: datetime) -> tuple[DueDigest, ...]:
+    return (await checkins.plan_due(session, default_zone=ORG, now=now)).digests
+
+
+async def test_the_manager_digest_goes_once_from_9_on_his_monday(session, cast) -> None:
     await reachable(session, cast.alex)
     await submitted(session, cast.adele, wins="Shipped it", now=at(THU))
 
-    assert (await checkins.plan_due(session, now=at(SAT))).digests == (), "not during the week"
-    [due] = (await checkins.plan_due(session, now=at(NEXT_MONDAY, 0))).digests
+    assert await digests_at(session, la(SAT)) == (), "not during the week"
+    assert await digests_at(session, at(NEXT_MONDAY, 0)) == (), "Monday in UTC, Sunday in Los Angeles"
+    assert await digests_at(session, la(NEXT_MONDAY, 8)) == (), "his Monday, before 09:00"
+    [due] = await digests_at(session, la(NEXT_MONDAY, 9))
     assert due == DueDigest(cast.alex.person_id, MONDAY)
 
-    view = await checkins.issue_digest(session, due=due, now=at(NEXT_MONDAY))
+    view = await checkins.issue_digest(session, due=due, now=la(NEXT_MONDAY))
     assert [(c.person_name, c.wins) for c in view.checkins] == [("Adele Vance", "Shipped it")]
-    assert await checkins.issue_digest(session, due=due, now=at(NEXT_MONDAY)) is None
-    assert (await checkins.plan_due(session, now=at(NEXT_MONDAY, 12))).digests == ()
+    assert await checkins.issue_digest(session, due=due, now=la(NEXT_MONDAY)) is None
+    assert await digests_at(session, la(NEXT_MONDAY, 12)) == ()
     assert await count(session, CheckInDigest) == 1
+
+
+@pytest.mark.parametrize(
+    ("manager_zone", "report_zone", "first"),
+    [
+        # Alex's Monday 09:00 in Tokyo is Adele's Sunday 16:00 in Los Angeles: her Friday is long past.
+        ("Asia/Tokyo", "America/Los_Angeles", at(NEXT_MONDAY, 0)),
+        # Alex's Monday 09:00 in Los Angeles is Adele's Tuesday morning in Auckland.
+        ("America/Los_Angeles", "Pacific/Auckland", at(NEXT_MONDAY, 17)),
+    ],
+)
+async def test_a_digest_across_zones_arrives_once(session, cast, manager_zone, report_zone, first) -> None:
+    await reachable(session, cast.alex)
+    await lives_in(session, cast.alex, manager_zone)
+    await lives_in(session, cast.adele, report_zone)
+    await submitted(session, cast.adele, wins="Shipped it", now=at(THU, 20))
+
+    sent = []
+    for hour in range(24 * 5):  # hourly passes from Saturday to Wednesday (UTC)
+        now = at(SAT, 0) + timedelta(hours=hour)
+        for due in await digests_at(session, now):
+            if await checkins.issue_digest(session, due=due, now=now) is not None:
+                sent.append((now, due))
+
+    assert sent == [(first, DueDigest(cast.alex.person_id, MONDAY))]
 
 
 async def test_no_digest_without_a_submitted_check_in_or_a_chat_with_the_manager(session, cast) -> None:
     await reachable(session, cast.alex)
-    await checkins.open_checkin(session, actor=cast.isaiah, now=at(THU))  # never submitted
+    await checkins.open_checkin(session, default_zone=ORG, actor=cast.isaiah, now=at(THU))  # never submitted
     await submitted(session, cast.alex, now=at(THU))  # Lynne's report; Lynne has no chat with the bot
 
-    assert (await checkins.plan_due(session, now=at(NEXT_MONDAY))).digests == ()
+    assert await digests_at(session, la(NEXT_MONDAY, 9)) == ()
+
+
+async def test_planning_asks_four_queries_however_many_people_and_zones(session, demo_org, engine) -> None:
+    everyone = (await session.scalars(select(Person).where(Person.active.is_(True)))).all()
+    await reachable(session, *(SimpleNamespace(person_id=p.id) for p in everyone))
+    now = at(FRI, 17)
+    statements: list[str] = []
+
+    def counted(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", counted)
+    try:
+        plan = await checkins.plan_due(session, default_zone=ORG, now=now, limit=1000)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", counted)
+
+    assert len(everyone) >= 60 and len({p.time_zone for p in everyone}) >= 6
+    assert len(statements) == 4, "zones, cards, reminders, digests: not one query per person or zone"
+
+    def due(person: Person) -> bool:  # Friday by default, one day late allowed, from 09:00 either way
+        local_now = now.astimezone(ZoneInfo(person.time_zone))
+        return local_now.time() >= SEND_FROM and local_now.date() in (FRI, SAT)
+
+    assert people(plan.cards) == {p.id for p in everyone if due(p)}
+    assert {c.due_on for c in plan.cards} == {FRI}
 
 
 async def test_weeks_start_on_monday() -> None:
