@@ -22,7 +22,7 @@ from tabs import sessions as cookies
 from tabs.goal_edit_forms import CloseForm, EditForm, Problem
 from tabs.navigation import signin_url
 from tabs.pages import theme_of
-from tabs.routes import (
+from tabs.runtime import (
     TABS,
     TabsRuntime,
     csrf_refusal,
@@ -40,7 +40,7 @@ NO_ACCESS = "You can't change this goal: only its owner, their managers and HR c
 
 
 def mount_goal_edit(app: web.Application) -> None:
-    """Add the Edit goal page and its two forms; call after tabs.routes.mount, whose runtime they use."""
+    """Add the Edit goal page and its two forms; tabs.routes.mount calls this."""
     app.router.add_get(PAGE, edit_page)
     app.router.add_post(PAGE, save_goal)
     app.router.add_post("/tabs/goals/{goal_id}/close", close_goal)

@@ -24,7 +24,7 @@ from tabs import goal_template_forms as forms
 from tabs import sessions as cookies
 from tabs.goal_template_forms import AssignForm, TemplateForm
 from tabs.navigation import signin_url
-from tabs.routes import (
+from tabs.runtime import (
     TABS,
     TabsRuntime,
     csrf_refusal,
@@ -46,7 +46,7 @@ NO_ACCESS = (
 
 
 def mount_templates(app: web.Application) -> None:
-    """Add the Goal templates pages; call after tabs.routes.mount, whose runtime they use."""
+    """Add the Goal templates pages; tabs.routes.mount calls this."""
     app.router.add_get(PAGE, templates_page)
     app.router.add_post(PAGE, create_template)
     app.router.add_post(f"{PAGE}/assign", assign_template)

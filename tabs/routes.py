@@ -1,14 +1,13 @@
-"""Mounting the tab pages on the aiohttp app: sign-in (Teams SSO or dev personas), Home, legal pages."""
+"""Mounting the tab pages on the aiohttp app: sign-in (Teams SSO or dev personas), Home, legal pages, and
+the goal pages (tabs/goal_pages.py, goal_templates.py, goal_edit.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -16,23 +15,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.errors import ConsentRequired, DirectoryAuthError, DirectoryUnavailable, GraphUnavailable
 from domain import org
-from domain.access import Actor, actor_for_teams_user
+from domain.access import actor_for_teams_user
 from domain.clock import Clock, system_clock
-from domain.errors import Forbidden, Invalid, NotFound
-from domain.performance import alignment, goals
-from domain.performance.goal_views import GoalView
-from storage.uow import read_only, unit_of_work
-from tabs import goal_display
+from storage.uow import read_only
 from tabs import sessions as cookies
+from tabs.goal_edit import mount_goal_edit
+from tabs.goal_pages import alignment_node, alignment_page, goals_page, team_goals_page, update_key_result
+from tabs.goal_templates import mount_templates
 from tabs.navigation import HOME, safe_next, signin_url
-from tabs.pages import Pages, theme_of
+from tabs.pages import Pages
 from tabs.people import ADMIN_HINT, CONSENT_MESSAGE, BadQuery, PeopleDirectory, search_local, search_text
+from tabs.runtime import (
+    TABS,
+    TabsRuntime,
+    bearer_visitor,
+    csrf_refusal,
+    form_field,
+    refuse,
+    resolve_visitor,
+    signin_redirect,
+)
 from tabs.sessions import SessionSigner, check_csrf
 from tabs.settings import TabSettings
-from tabs.sso import KeysUnavailable, SigningKeys, TokenRejected, TokenValidator
+from tabs.sso import SigningKeys, TokenRejected, TokenValidator
 from tabs.visitors import (
-    NOT_IN_DIRECTORY,
-    Visitor,
     bearer_token,
     from_session,
 )
@@ -43,30 +49,6 @@ STATIC = Path(__file__).with_name("static")
 TEAMS_JS_URL = "/tabs/static/vendor/teams-js.min.js"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PERSONA_LABELS = {"employee": "Employee", "manager": "Manager", "hr": "HR"}
-
-
-@dataclass
-class TabsRuntime:
-    """The tabs' long-lived parts."""
-
-    sessions: async_sessionmaker[AsyncSession]
-    settings: TabSettings
-    signer: SessionSigner
-    pages: Pages
-    validator: TokenValidator | None
-    personas: Mapping[str, tuple[str | None, str]] = field(default_factory=dict)
-    # Graph people search on behalf of the user; None when the directory connection is not configured.
-    people: PeopleDirectory | None = None
-    # The app's clock (a test clock in tests), so tab pages and the bot agree on "today".
-    clock: Clock = system_clock
-
-    @property
-    def people_search(self) -> bool:
-        """Whether the Home tab offers the people picker (Graph with SSO, or the local directory)."""
-        return (self.people is not None and self.validator is not None) or self.settings.dev_sign_in
-
-
-TABS = web.AppKey("trellis.tabs", TabsRuntime)
 
 
 def mount(
@@ -130,10 +112,6 @@ def mount(
             await people.close()
 
         app.on_cleanup.append(close_people)
-    # Imported here: these pages build on this module's request helpers, so they import it.
-    from tabs.goal_edit import mount_goal_edit
-    from tabs.goal_templates import mount_templates
-
     mount_templates(app)
     mount_goal_edit(app)
 
@@ -229,263 +207,6 @@ async def _to_home(request: web.Request) -> web.StreamResponse:
 # --- goals ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MyGoals:
-    """What the My goals page shows: the trees, each key result's history, what each tree aligns to."""
-
-    goals: list[GoalView]
-    history: dict[int, tuple[alignment.HistoryPoint, ...]]
-    parents: dict[int, alignment.ParentLink]
-
-
-async def goals_page(request: web.Request) -> web.StreamResponse:
-    """My goals: my goal trees with progress, status, key-result history and an update form per result."""
-    rt = request.app[TABS]
-    async with read_only(rt.sessions) as db:
-        visitor = await resolve_visitor(request, rt, db)
-        if visitor is None:
-            raise signin_redirect(request)
-        page = await _my_goals(db, visitor.actor, rt.clock().date())
-    updated = form_int(request.query.get("updated"))
-    return _render_goals(request, rt, visitor, page, updated=updated, saved=saved_notice(request))
-
-
-def saved_notice(request: web.Request) -> str | None:
-    """What the goal edit page just did, from the query it redirected with (?edited= / ?closed=)."""
-    if form_int(request.query.get("closed")) is not None:
-        return "The goal is closed with its final score."
-    if form_int(request.query.get("edited")) is not None:
-        return "Your changes to the goal are saved."
-    return None
-
-
-async def update_key_result(request: web.Request) -> web.StreamResponse:
-    """The inline form: a key result's new value, through the same service as the bot's card."""
-    rt = request.app[TABS]
-    key_result_id = form_int(request.match_info["key_result_id"])
-    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
-    form = await request.post()
-    async with read_only(rt.sessions) as db:
-        visitor = await from_session(db, session)
-    if visitor is None:
-        raise web.HTTPSeeOther(signin_url("/tabs/goals"))
-    if not check_csrf(session, form_field(form, "csrf_token")):
-        raise csrf_refusal(request, rt)
-    value, version = form_field(form, "value"), form_int(form_field(form, "version"))
-    try:
-        if key_result_id is None:
-            raise NotFound("That key result does not exist.")
-        if version is None:
-            raise Invalid("The form was incomplete: reload the page and try again.")
-        async with unit_of_work(rt.sessions) as db:
-            await goals.update_key_result(
-                db,
-                actor=visitor.actor,
-                key_result_id=key_result_id,
-                value=(value or "").strip(),
-                expected_version=version,
-                now=rt.clock(),
-                comment=form_field(form, "comment"),
-            )
-    except goals.KeyResultChanged as changed:
-        return await _goals_again(request, rt, visitor, 409, form_errors={key_result_id: changed.message})
-    except Invalid as invalid:
-        entered = {key_result_id: value or ""}
-        errors = {key_result_id: invalid.message}
-        return await _goals_again(request, rt, visitor, 400, form_errors=errors, entered=entered)
-    except (Forbidden, NotFound) as refused:
-        status = 403 if isinstance(refused, Forbidden) else 404
-        return await _goals_again(request, rt, visitor, status, problem=refused.message)
-    theme = theme_query(request)
-    raise web.HTTPSeeOther(f"/tabs/goals?updated={key_result_id}{theme}#kr-{key_result_id}")
-
-
-def theme_query(request: web.Request) -> str:
-    """The theme the form was posted from, to carry over the redirect (default needs nothing)."""
-    theme = theme_of(request)
-    return "" if theme == "default" else f"&theme={theme}"
-
-
-async def _goals_again(
-    request: web.Request, rt: TabsRuntime, visitor: Visitor, status: int, **messages: Any
-) -> web.StreamResponse:
-    """My goals as they are now, with the form's message: nothing was written."""
-    async with read_only(rt.sessions) as db:
-        page = await _my_goals(db, visitor.actor, rt.clock().date())
-    return _render_goals(request, rt, visitor, page, status=status, **messages)
-
-
-async def _my_goals(db: AsyncSession, actor: Actor, today: date) -> MyGoals:
-    trees = await goals.my_goals(db, actor=actor, today=today)
-    kr_ids = [kr.id for goal in _walk_goals(trees) for kr in goal.key_results]
-    history = await alignment.key_result_history(db, actor=actor, key_result_ids=kr_ids)
-    parents = await alignment.aligned_to(db, actor=actor, goal_ids=[g.id for g in trees if g.parent_id])
-    return MyGoals(trees, history, parents)
-
-
-def _walk_goals(trees: list[GoalView]) -> list[GoalView]:
-    found, stack = [], list(trees)
-    while stack:
-        goal = stack.pop()
-        found.append(goal)
-        stack.extend(goal.children)
-    return found
-
-
-def _render_goals(
-    request: web.Request,
-    rt: TabsRuntime,
-    visitor: Visitor,
-    page: MyGoals,
-    *,
-    status: int = 200,
-    updated: int | None = None,
-    saved: str | None = None,
-    form_errors: dict[int | None, str] | None = None,
-    entered: dict[int | None, str] | None = None,
-    problem: str | None = None,
-) -> web.Response:
-    return rt.pages.render(
-        request,
-        "goals.html",
-        title="My goals",
-        visitor=visitor,
-        status=status,
-        nav="goals",
-        ui=goal_display,
-        page=page,
-        updated=updated,
-        saved=saved,
-        form_errors=form_errors or {},
-        entered=entered or {},
-        problem=problem,
-    )
-
-
-async def team_goals_page(request: web.Request) -> web.StreamResponse:
-    """Team goals: everyone in my line (HR: the organization) and their goals, filterable by status."""
-    rt = request.app[TABS]
-    async with read_only(rt.sessions) as db:
-        visitor = await resolve_visitor(request, rt, db)
-        if visitor is None:
-            raise signin_redirect(request)
-        if not alignment.may_see_team_goals(visitor.actor):
-            raise rt.pages.error(
-                request,
-                status=403,
-                title="Team goals are for managers",
-                message="No one reports to you, so there are no team goals to show. Your own goals are "
-                "on My goals; how they add up is on Alignment.",
-                retry_url="/tabs/goals",
-                visitor=visitor,
-            )
-        try:
-            view = await alignment.team_goals(
-                db,
-                actor=visitor.actor,
-                today=rt.clock().date(),
-                status=request.query.get("status") or None,
-                page=form_int(request.query.get("page")) or 1,
-                scope=request.query.get("scope") or None,
-            )
-        except (Invalid, Forbidden) as refused:
-            raise rt.pages.error(
-                request,
-                status=400 if isinstance(refused, Invalid) else 403,
-                title="Team goals",
-                message=refused.message,
-                retry_url="/tabs/team-goals",
-                visitor=visitor,
-            ) from None
-    return rt.pages.render(
-        request,
-        "team_goals.html",
-        title="Team goals",
-        visitor=visitor,
-        nav="team-goals",
-        ui=goal_display,
-        view=view,
-        saved=saved_notice(request),
-    )
-
-
-async def alignment_page(request: web.Request) -> web.StreamResponse:
-    """Alignment: company → team → individual goals, collapsed beyond two levels; ?root= focuses one goal."""
-    rt = request.app[TABS]
-    root_id = form_int(request.query.get("root"))
-    async with read_only(rt.sessions) as db:
-        visitor = await resolve_visitor(request, rt, db)
-        if visitor is None:
-            raise signin_redirect(request)
-        view = await _alignment(request, rt, db, visitor, root_id)
-    return rt.pages.render(
-        request,
-        "alignment.html",
-        title="Alignment",
-        visitor=visitor,
-        nav="alignment",
-        ui=goal_display,
-        view=view,
-    )
-
-
-async def alignment_node(request: web.Request) -> web.StreamResponse:
-    """The goals aligned to one goal, as an HTML fragment the Alignment page inserts when a node opens."""
-    rt = request.app[TABS]
-    root_id = form_int(request.match_info["goal_id"])
-    async with read_only(rt.sessions) as db:
-        visitor = await resolve_visitor(request, rt, db)
-        if visitor is None:
-            raise _refuse(request, 401, "not signed in")
-        view = await _alignment(request, rt, db, visitor, root_id, fragment=True)
-    return rt.pages.render(
-        request,
-        "_alignment_children.html",
-        title="Alignment",
-        visitor=visitor,
-        ui=goal_display,
-        node=view.roots[0],
-        offset=view.offset,
-    )
-
-
-async def _alignment(
-    request: web.Request,
-    rt: TabsRuntime,
-    db: AsyncSession,
-    visitor: Visitor,
-    root_id: int | None,
-    *,
-    fragment: bool = False,
-) -> alignment.AlignmentView:
-    asked_root = request.query.get("root") if not fragment else request.match_info["goal_id"]
-    offset = form_int(request.query.get("offset")) or 0
-    try:
-        if asked_root and root_id is None:
-            raise NotFound("That goal does not exist.")
-        return await alignment.alignment(
-            db, actor=visitor.actor, today=rt.clock().date(), root_id=root_id, offset=offset
-        )
-    except (NotFound, Invalid) as missing:
-        if fragment:
-            raise _refuse(request, 404, missing.message) from None
-        raise rt.pages.error(
-            request,
-            status=404 if isinstance(missing, NotFound) else 400,
-            title="Goal not found",
-            message=missing.message,
-            retry_url="/tabs/alignment",
-            visitor=visitor,
-        ) from None
-
-
-def form_int(value: str | None) -> int | None:
-    """A whole number from a query or form field, or None (too long or not digits)."""
-    if value is None or not value.strip().isdigit() or len(value.strip()) > 18:
-        return None
-    return int(value)
-
-
 # --- sign-in and sign-out ----------------------------------------------------------------------------
 
 
@@ -495,11 +216,11 @@ async def create_session(request: web.Request) -> web.StreamResponse:
     try:
         token = bearer_token(request)
     except TokenRejected as rejected:
-        raise _refuse(request, 401, rejected.reason) from None
+        raise refuse(request, 401, rejected.reason) from None
     if token is None:
-        raise _refuse(request, 401, "send the Teams sign-in token as 'Authorization: Bearer <token>'")
+        raise refuse(request, 401, "send the Teams sign-in token as 'Authorization: Bearer <token>'")
     async with read_only(rt.sessions) as db:
-        visitor = await _bearer_visitor(request, rt, db, token)
+        visitor = await bearer_visitor(request, rt, db, token)
     _, value = rt.signer.issue(visitor.actor.person_id)
     response = web.Response(status=204)
     cookies.set_session_cookie(response, value)
@@ -578,17 +299,17 @@ async def people_api(request: web.Request) -> web.StreamResponse:
     try:
         token = bearer_token(request)
     except TokenRejected as rejected:
-        raise _refuse(request, 401, rejected.reason) from None
+        raise refuse(request, 401, rejected.reason) from None
     async with read_only(rt.sessions) as db:
         if token is None:
             session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
             visitor = await from_session(db, session) if rt.settings.dev_sign_in else None
             if visitor is None:
-                raise _refuse(request, 401, SSO_NEEDED)
+                raise refuse(request, 401, SSO_NEEDED)
             text = _people_query(request)
             found = await search_local(db, tenant_id=visitor.actor.tenant_id, text=text)
             return _people_answer(found, source="local")
-        await _bearer_visitor(request, rt, db, token)
+        await bearer_visitor(request, rt, db, token)
     text = _people_query(request)
     if rt.people is None:
         return _json_error(503, "people search is not configured on this server")
@@ -681,93 +402,6 @@ async def consent_end(request: web.Request) -> web.StreamResponse:
 
 
 # --- who is asking -----------------------------------------------------------------------------------
-
-
-async def resolve_visitor(request: web.Request, rt: TabsRuntime, db: AsyncSession) -> Visitor | None:
-    """The signed-in visitor by bearer token or session cookie; raises 401/403 for a bad token."""
-    try:
-        token = bearer_token(request)
-    except TokenRejected as rejected:
-        raise _refuse(request, 401, rejected.reason) from None
-    if token is not None:
-        return await _bearer_visitor(request, rt, db, token)
-    return await from_session(db, rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE)))
-
-
-async def _bearer_visitor(request: web.Request, rt: TabsRuntime, db: AsyncSession, token: str) -> Visitor:
-    if rt.validator is None:
-        raise _refuse(request, 401, "single sign-on is not configured on this server")
-    try:
-        identity = await rt.validator.validate(token)
-        actor = await actor_for_teams_user(db, tenant_id=identity.tenant_id, aad_object_id=identity.object_id)
-    except TokenRejected as rejected:
-        log.info("tab SSO token rejected: %s", rejected.reason)
-        raise _refuse(request, 401, rejected.reason) from None
-    except KeysUnavailable as error:
-        log.warning("tab SSO unavailable: %s", error)
-        raise _refuse(request, 503, "sign-in is unavailable right now; try again in a minute") from None
-    if actor is None:
-        raise _refuse(request, 403, NOT_IN_DIRECTORY)
-    return Visitor(actor, None)
-
-
-def signin_redirect(request: web.Request) -> web.HTTPException:
-    """Send a visitor without a valid session to sign in (JSON callers get 401 instead)."""
-    if _wants_json(request):
-        return _refuse(request, 401, "not signed in")
-    response = web.HTTPFound(signin_url(request.rel_url.path_qs))
-    if cookies.SESSION_COOKIE in request.cookies:  # expired, forged, or the person left
-        cookies.clear_session_cookie(response)
-    return response
-
-
-_TITLES = {401: "Sign-in failed", 403: "No access", 503: "Sign-in unavailable"}
-
-
-def _refuse(request: web.Request, status: int, reason: str) -> web.HTTPException:
-    """A 401/403/503 as JSON {"error"} for scripts, or as a page with a way to try again."""
-    rt = request.app[TABS]
-    if _wants_json(request):
-        exc = web.HTTPException(text=json.dumps({"error": reason}), content_type="application/json")
-        exc.set_status(status)
-    else:
-        message = reason if status == 403 else f"Trellis could not sign you in: {reason}."
-        exc = rt.pages.error(
-            request,
-            status=status,
-            title=_TITLES.get(status, "Error"),
-            message=message,
-            retry_url=signin_url(request.rel_url.path_qs if request.method == "GET" else HOME),
-        )
-    if status == 401:
-        exc.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return exc
-
-
-def csrf_refusal(request: web.Request, rt: TabsRuntime) -> web.HTTPException:
-    return rt.pages.error(
-        request,
-        status=403,
-        title="This form has expired",
-        message="The form was missing its security token or it no longer matches your session. "
-        "Go back, reload the page and try again.",
-        retry_url=signin_url(HOME),
-    )
-
-
-def _wants_json(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return (
-        request.path == "/tabs/session"
-        or request.path.startswith("/tabs/api/")
-        or "application/json" in accept
-        or request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
-    )
-
-
-def form_field(form: Mapping[str, object], name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) else None
 
 
 # --- dev sign-in personas ----------------------------------------------------------------------------
