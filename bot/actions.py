@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adaptive_cards.message_quote import QuotedMessage
 from domain.access import Actor
 
 
@@ -45,8 +46,34 @@ class CommandContext:
     now: datetime
 
 
+@dataclass(frozen=True)
+class MessageActionContext:
+    """What a message action handler gets: a session (read-only while the dialog opens), who ran the
+    command, the message it was run on (None when Teams sent none), the dialog's data (empty while it
+    opens) and the time."""
+
+    session: AsyncSession
+    actor: Actor
+    command_id: str
+    message: QuotedMessage | None
+    data: dict[str, Any]
+    home_url: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DialogDone:
+    """A submit was accepted: close the dialog, after showing `message` in it when there is one."""
+
+    message: str | None = None
+
+
 ActionHandler = Callable[[ActionContext], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[CommandContext], Awaitable[dict[str, Any]]]
+# Opening returns the dialog's card; submitting returns a card to show instead (a refusal, with what was
+# typed) or DialogDone.
+MessageActionFetch = Callable[[MessageActionContext], Awaitable[dict[str, Any]]]
+MessageActionSubmit = Callable[[MessageActionContext], Awaitable[dict[str, Any] | DialogDone]]
 
 
 @dataclass(frozen=True)
@@ -57,13 +84,24 @@ class RegisteredCommand:
     personal_only: bool
 
 
+@dataclass(frozen=True)
+class RegisteredMessageAction:
+    command_id: str
+    fetch: MessageActionFetch
+    submit: MessageActionSubmit
+    title: str
+    width: str | int
+    height: str | int
+
+
 class ActionRouter:
-    """Verb → handler (returns the card that replaces the one pressed) and command phrase → handler
-    (returns the card to reply with)."""
+    """Verb → handler (returns the card that replaces the one pressed), command phrase → handler
+    (returns the card to reply with), and message action command id → its dialog's handlers."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, ActionHandler] = {}
         self._commands: dict[str, RegisteredCommand] = {}
+        self._message_actions: dict[str, RegisteredMessageAction] = {}
 
     def register(self, verb: str, handler: ActionHandler) -> None:
         if verb in self._handlers:
@@ -98,3 +136,29 @@ class ActionRouter:
             if found is not None:
                 return found, " ".join(words[size:])
         return None
+
+    def message_action(
+        self,
+        command_id: str,
+        fetch: MessageActionFetch,
+        submit: MessageActionSubmit,
+        *,
+        title: str,
+        width: str | int = "medium",
+        height: str | int = "medium",
+    ) -> None:
+        """Answer the manifest's action command `command_id`: `fetch` builds the dialog, `submit` takes it.
+
+        `title` heads the dialog; width and height are "small", "medium", "large" or pixels."""
+        if command_id in self._message_actions:
+            raise ValueError(f"message action {command_id!r} already has handlers")
+        self._message_actions[command_id] = RegisteredMessageAction(
+            command_id, fetch, submit, title, width, height
+        )
+
+    def message_action_for(self, command_id: str) -> RegisteredMessageAction | None:
+        return self._message_actions.get(command_id)
+
+    @property
+    def message_actions(self) -> frozenset[str]:
+        return frozenset(self._message_actions)

@@ -21,6 +21,7 @@ from bot.commands import Command, bot_text, mentions, parse, plain_text
 from bot.conversations import KnownConversations, forget_install, is_personal, needs_saving, remember
 from bot.dedupe import RecentActivities
 from bot.identity import resolve_actor
+from bot.message_extension import INVOKE_NAMES, MessageActions
 from domain.access import Actor
 from domain.clock import Clock
 from domain.errors import DomainError
@@ -65,6 +66,9 @@ class TrellisBot(TeamsActivityHandler):
         self._router = router
         self._home_url = home_url
         self._hr_contact = hr_contact
+        self._message_actions = MessageActions(
+            sessions=sessions, clock=clock, router=router, home_url=home_url, hr_contact=hr_contact
+        )
 
     # --- messages --------------------------------------------------------------------------------------
 
@@ -173,6 +177,8 @@ class TrellisBot(TeamsActivityHandler):
     # --- card actions ----------------------------------------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        if turn_context.activity.name in INVOKE_NAMES:
+            return await self._message_actions.answer(turn_context)
         if turn_context.activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         try:

@@ -36,6 +36,15 @@ class StaticTab:
     path: str
 
 
+@dataclass(frozen=True)
+class MessageAction:
+    """An action command in a message's "..." menu; the bot builds its dialog (fetchTask) when picked."""
+
+    id: str
+    title: str
+    description: str
+
+
 # Features append here as they ship; Teams shows at most 10 commands per scope.
 # Commands about people's goals and check-ins are personal-scope only: the bot answers them in 1:1 chat.
 COMMANDS: tuple[BotCommand, ...] = (
@@ -56,6 +65,19 @@ STATIC_TABS: tuple[StaticTab, ...] = (
     StaticTab("alignment", "Alignment", "/tabs/alignment"),
 )
 
+# The message actions the feedback issue brings. Ids are what the bot's router answers
+# (bot.actions.ActionRouter.message_action); title <= 32 characters.
+MESSAGE_ACTIONS: tuple[MessageAction, ...] = (
+    MessageAction(
+        "giveFeedback", "Give feedback", "Give feedback to someone, quoting this message as evidence"
+    ),
+    MessageAction("praise", "Praise", "Praise someone for this message, with the message quoted"),
+)
+
+# What a built package offers: Teams would show these on every message, so only those the bot answers.
+# Empty until the feedback feature registers its handlers for MESSAGE_ACTIONS.
+OFFERED_MESSAGE_ACTIONS: tuple[MessageAction, ...] = ()
+
 SHORT_DESCRIPTION = "Goals, feedback, check-ins and reviews, plus talent and succession planning."
 FULL_DESCRIPTION = (
     "Trellis is open-source performance and talent management that lives where your people already "
@@ -67,9 +89,12 @@ FULL_DESCRIPTION = (
 )
 
 
-def build_manifest(settings: ManifestSettings) -> dict[str, Any]:
-    """Return the manifest.json content for one deployment."""
-    return {
+def build_manifest(
+    settings: ManifestSettings, *, message_actions: tuple[MessageAction, ...] | None = None
+) -> dict[str, Any]:
+    """Return the manifest.json content for one deployment (message actions: OFFERED_MESSAGE_ACTIONS)."""
+    actions = OFFERED_MESSAGE_ACTIONS if message_actions is None else message_actions
+    manifest = {
         "$schema": SCHEMA_URL,
         "manifestVersion": MANIFEST_VERSION,
         "version": settings.version,
@@ -95,6 +120,9 @@ def build_manifest(settings: ManifestSettings) -> dict[str, Any]:
         # People are reached through their own personal install, so that is what "Add" should offer first.
         "defaultInstallScope": "personal",
     }
+    if actions:
+        manifest["composeExtensions"] = [_message_extension(settings, actions)]
+    return manifest
 
 
 def _bot(settings: ManifestSettings) -> dict[str, Any]:
@@ -105,6 +133,22 @@ def _bot(settings: ManifestSettings) -> dict[str, Any]:
         "isNotificationOnly": False,
         "commandLists": _command_lists(COMMANDS),
     }
+
+
+def _message_extension(settings: ManifestSettings, actions: tuple[MessageAction, ...]) -> dict[str, Any]:
+    # Action commands only, each in the message context: the bot answers both invokes itself.
+    commands = [
+        {
+            "id": action.id,
+            "type": "action",
+            "title": action.title,
+            "description": action.description,
+            "context": ["message"],
+            "fetchTask": True,
+        }
+        for action in actions
+    ]
+    return {"botId": settings.bot_id, "composeExtensionType": "botBased", "commands": commands}
 
 
 def _command_lists(commands: tuple[BotCommand, ...]) -> list[dict[str, Any]]:

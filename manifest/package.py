@@ -37,6 +37,7 @@ def validate_manifest(manifest: Mapping[str, Any]) -> list[str]:
         *_check_version(manifest.get("version")),
         *_check_static_tabs(manifest.get("staticTabs") or []),
         *_check_commands(manifest.get("bots") or []),
+        *_check_message_extensions(manifest.get("composeExtensions") or []),
         *_check_valid_domains(manifest.get("validDomains") or []),
     ]
 
@@ -143,6 +144,33 @@ def _check_command_list(command_list: Mapping[str, Any]) -> list[str]:
             problems.append(f"{label} needs both a title and a description.")
         if title.startswith("/"):
             problems.append(f"{label} title starts with '/'; Teams commands have no slash prefix.")
+    return problems
+
+
+def _check_message_extensions(extensions: list[Mapping[str, Any]]) -> list[str]:
+    problems = []
+    for extension in extensions:
+        commands = extension.get("commands") or []
+        if len(commands) > MAX_COMMANDS:
+            problems.append(
+                f"the message extension has {len(commands)} commands; the limit is {MAX_COMMANDS}."
+            )
+        ids = [command.get("id") for command in commands]
+        repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
+        problems += [f"message extension command id {i!r} is repeated." for i in repeated]
+        for command in commands:
+            problems += _check_message_extension_command(command)
+    return problems
+
+
+def _check_message_extension_command(command: Mapping[str, Any]) -> list[str]:
+    # The schema caps the lengths but lets a command go without a description, which the Store does not.
+    title, description = command.get("title") or "", command.get("description") or ""
+    label = f"message extension command {command.get('id')!r}"
+    problems = _too_long(f"{label} title", title, MAX_COMMAND_TITLE)
+    problems += _too_long(f"{label} description", description, MAX_COMMAND_DESCRIPTION)
+    if not title.strip() or not description.strip():
+        problems.append(f"{label} needs both a title and a description.")
     return problems
 
 

@@ -17,7 +17,14 @@ import jsonschema
 import pytest
 
 # Import from the submodules: they resolve even where a stale editable install makes `manifest` a namespace.
-from manifest.build import COMMANDS, MANIFEST_VERSION, build_manifest
+from bot.routes import default_router
+from manifest.build import (
+    COMMANDS,
+    MANIFEST_VERSION,
+    MESSAGE_ACTIONS,
+    OFFERED_MESSAGE_ACTIONS,
+    build_manifest,
+)
 from manifest.icons import color_icon, outline_icon
 from manifest.package import validate_manifest, write_package
 from manifest.settings import ManifestSettings
@@ -57,7 +64,14 @@ def settings() -> ManifestSettings:
 
 @pytest.fixture
 def manifest(settings: ManifestSettings) -> dict[str, Any]:
-    return build_manifest(settings)
+    """The manifest with the message actions too, so every schema and Store check covers them."""
+    return build_manifest(settings, message_actions=MESSAGE_ACTIONS)
+
+
+def test_a_built_package_offers_only_the_message_actions_the_bot_answers(settings: ManifestSettings) -> None:
+    shipped = build_manifest(settings)
+    offered = {c["id"] for e in shipped.get("composeExtensions", []) for c in e["commands"]}
+    assert offered == {action.id for action in OFFERED_MESSAGE_ACTIONS} == default_router().message_actions
 
 
 def test_package_uses_only_the_standard_library() -> None:
@@ -137,6 +151,17 @@ def test_node_validator_reports_schema_errors(manifest: dict[str, Any], tmp_path
     assert any(e.startswith("/manifestVersion") for e in errors)
 
 
+def test_node_validator_checks_the_message_extension_too(manifest: dict[str, Any], tmp_path: Path) -> None:
+    broken = copy.deepcopy(manifest)
+    broken["composeExtensions"][0]["commands"][0]["context"] = ["everywhere"]
+    broken["composeExtensions"][0]["botId"] = "not-a-guid"
+    result = _node_validate(broken, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = json.loads(result.stdout)["errors"]
+    assert any(e.startswith("/composeExtensions/0/commands/0/context/0") for e in errors), errors
+    assert any(e.startswith("/composeExtensions/0/botId") for e in errors), errors
+
+
 # --- manifest content -------------------------------------------------------------------------------
 
 
@@ -176,6 +201,22 @@ def test_bot_offers_help_everywhere_and_people_commands_in_1_1_chat_only(manifes
     assert by_scope[("personal",)][0] == help_command
     assert {"goals", "goals @name", "new goal"} <= {c["title"] for c in by_scope[("personal",)]}
     assert COMMANDS[0].title == "help"
+
+
+def test_message_extension_offers_give_feedback_and_praise_on_any_message(manifest: dict[str, Any]) -> None:
+    (extension,) = manifest["composeExtensions"]
+    assert extension["botId"] == BOT_ID == manifest["bots"][0]["botId"], "the bot answers the invokes"
+    commands = {command["id"]: command for command in extension["commands"]}
+    assert list(commands) == ["giveFeedback", "praise"] == [action.id for action in MESSAGE_ACTIONS]
+    assert commands["giveFeedback"]["title"] == "Give feedback"
+    assert commands["praise"]["title"] == "Praise"
+    for command in commands.values():
+        # An action in the message's "..." menu whose dialog the bot builds (fetchTask), never a search.
+        assert command["type"] == "action"
+        assert command["context"] == ["message"]
+        assert command["fetchTask"] is True
+        assert command["description"].strip()
+        assert "parameters" not in command and "taskInfo" not in command
 
 
 def test_static_tabs_are_chat_home_goals_about(manifest: dict[str, Any]) -> None:
@@ -254,6 +295,13 @@ def _mutate(manifest: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             "11 commands; the limit is 10",
         ),
         ("bots.0.commandLists", [], "the bot has no commands"),
+        ("composeExtensions.0.commands.0.description", " ", "needs both a title and a description"),
+        (
+            "composeExtensions.0.commands.1.title",
+            "P" * 33,
+            "'praise' title is 33 characters; the limit is 32",
+        ),
+        ("composeExtensions.0.commands.1.id", "giveFeedback", "id 'giveFeedback' is repeated"),
         ("validDomains", ["*"], "wildcard"),
         ("validDomains", ["*.com"], "wildcard"),
         ("validDomains", ["https://trellis.example.org"], "without scheme or path"),

@@ -83,6 +83,33 @@ class Reply:
 
 
 @dataclass
+class Dialog:
+    """What Teams got back for an action command: a dialog card, a short message, or `{}` (it closed)."""
+
+    body: dict[str, Any]
+    command_id: str
+    message: dict[str, Any]  # the messagePayload the command was run on
+
+    @property
+    def kind(self) -> str | None:
+        """ "continue" (a card), "message", or None when the answer closed the dialog."""
+        return (self.body.get("task") or {}).get("type")
+
+    @property
+    def title(self) -> str | None:
+        return self.body["task"]["value"].get("title") if self.kind == "continue" else None
+
+    @property
+    def card(self) -> Card | None:
+        return Card(self.body["task"]["value"]["card"]["content"], None) if self.kind == "continue" else None
+
+    @property
+    def text(self) -> str | None:
+        """The message Teams shows in place of a card."""
+        return self.body["task"]["value"] if self.kind == "message" else None
+
+
+@dataclass
 class TeamsClient:
     """Plays the Teams service towards one bot endpoint."""
 
@@ -187,6 +214,62 @@ class TeamsUser:
         activity["action"] = "remove"
         _, replies = await self.send(activity)
         return replies
+
+    # --- message actions ("..." on a message → an action command) -------------------------------------
+
+    def message(self, html: str | None = None, *, message_id: str | None = None) -> dict[str, Any]:
+        """A chat message this person wrote, as Teams puts it in an action command's messagePayload.
+
+        Without html, the recorded message body and its mentions; with html, that body and no mentions."""
+        payload = fixture("invoke_compose_extension_fetch_task")["value"]["messagePayload"]
+        payload["id"] = message_id or str(int(datetime.now(UTC).timestamp() * 1000) * 1000 + next(_ids))
+        payload["from"]["user"] = {
+            "userIdentityType": "aadUser",
+            "id": self.aad_object_id,
+            "displayName": self.name,
+        }
+        if html is not None:
+            payload["body"]["content"] = html
+            payload["mentions"] = []
+        return payload
+
+    async def open_message_action(self, command_id: str, message: dict[str, Any] | None = None) -> Dialog:
+        """Pick an action command in a message's "..." menu: Teams sends composeExtension/fetchTask."""
+        invoke = self.activity("invoke_compose_extension_fetch_task")
+        invoke["value"]["commandId"] = command_id
+        if message is not None:
+            invoke["value"]["messagePayload"] = message
+        return await self.send_message_action(invoke)
+
+    async def submit_message_action(
+        self, dialog: Dialog, title: str, *, inputs: dict[str, Any] | None = None
+    ) -> Dialog:
+        """Fill the dialog card's inputs and press its Action.Submit: Teams sends submitAction."""
+        assert dialog.card is not None, f"the dialog shows no card: {dialog.body}"
+        action = dialog.card.action(title)
+        assert action["type"] == "Action.Submit", f"{title!r} is an {action['type']}; dialogs submit"
+        values = _fill(dialog.card, inputs or {})
+        invoke = self.activity("invoke_compose_extension_submit_action")
+        invoke["value"].update(
+            commandId=dialog.command_id,
+            messagePayload=dialog.message,
+            data={**(action.get("data") or {}), **values},
+        )
+        return await self.send_message_action(invoke)
+
+    async def send_message_action(self, invoke: dict[str, Any]) -> Dialog:
+        """POST a fetchTask/submitAction invoke; the answer must be a 200 in a real dialog shape."""
+        response = await self.client.http.post(self.client.endpoint, json=invoke)
+        async with response:
+            assert response.status == 200, f"invoke answered {response.status}: {await response.text()}"
+            body = await response.json()
+        dialog = Dialog(body, invoke["value"].get("commandId"), invoke["value"].get("messagePayload"))
+        assert body == {} or dialog.kind in ("continue", "message"), f"not a dialog answer: {body}"
+        if dialog.kind == "continue":
+            card = body["task"]["value"]["card"]
+            assert card["contentType"] == CARD, f"a dialog shows an Adaptive Card: {card}"
+            await self.client.validate(card["content"])
+        return dialog
 
     # --- cards -----------------------------------------------------------------------------------------
 
