@@ -126,6 +126,72 @@ def may_administer(actor: Actor) -> bool:
     return actor.has(Role.HR_ADMIN)
 
 
+# Feedback visibility, as the giver chose it (feedback_views.FeedbackVisibility has the same values).
+RECIPIENT_AND_MANAGER = "recipient_and_manager"
+RECIPIENT_ONLY = "recipient_only"
+MANAGER_ONLY = "manager_only"
+ANONYMOUS = "anonymous"
+
+
+def may_view_feedback(actor: Actor, rel: Relation, *, visibility: str, is_giver: bool) -> bool:
+    """See one piece of feedback by itself, with who gave it (`rel` is to its recipient).
+
+    The giver always; HR always, except as the recipient of a private note or of anonymous feedback (an HR
+    admin is an employee too); otherwise as the visibility says. Anonymous feedback is never shown by
+    itself to anyone else: see may_view_anonymous_aggregate."""
+    if is_giver:
+        return True
+    if visibility in (MANAGER_ONLY, ANONYMOUS) and rel.is_self:
+        return False
+    if actor.has(Role.HR_ADMIN):
+        return True
+    if visibility == RECIPIENT_AND_MANAGER:
+        return rel.is_self or rel.in_line
+    if visibility == RECIPIENT_ONLY:
+        return rel.is_self
+    if visibility == MANAGER_ONLY:
+        return rel.in_line
+    return False
+
+
+def may_view_anonymous_aggregate(actor: Actor, rel: Relation) -> bool:
+    """See anonymous answers to a request pooled, without givers, once enough arrived: the person they
+    are about and their manager line (whoever asked is one of them)."""
+    return rel.is_self or rel.in_line
+
+
+def audited_feedback_read(actor: Actor, rel: Relation, *, visibility: str, is_giver: bool) -> str | None:
+    """The audit action when this read is HR's privilege alone (a private note, an anonymous giver)."""
+    if is_giver or not actor.has(Role.HR_ADMIN) or rel.is_self:
+        return None
+    if visibility == MANAGER_ONLY and not rel.in_line:
+        return "feedback.read_private_note"
+    if visibility == ANONYMOUS:
+        return "feedback.read_anonymous_giver"
+    return None
+
+
+def may_request_feedback(actor: Actor, rel: Relation) -> bool:
+    """Ask colleagues for feedback about someone: about oneself, or a manager about their line."""
+    return rel.is_self or rel.in_line
+
+
+def may_give_badge(actor: Actor, *, official: bool) -> bool:
+    """Praise with a badge: anyone, except official badges, which only HR gives."""
+    return not official or actor.has(Role.HR_ADMIN)
+
+
+def may_define_badges(actor: Actor) -> bool:
+    """Create, change or retire badges: HR."""
+    return actor.has(Role.HR_ADMIN)
+
+
+def may_view_praise(actor: Actor, rel: Relation, *, private: bool, is_giver: bool) -> bool:
+    """See praise (`rel` is to its receiver). Public: everyone in the organization. Private: the giver,
+    the receiver, the receiver's manager line and HR."""
+    return not private or is_giver or rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
+
+
 def require(allowed: bool, what: str) -> None:
     """Raise Forbidden with a sentence the person can read."""
     if not allowed:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -417,3 +418,129 @@ class CheckInComment(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- feedback and recognition ----------------------------------------------------------------------------
+# The giver of anonymous feedback is stored (HR handles abuse with it); domain/access.py decides who may
+# ever read it. Text is stored as typed: escaping it is each transport's job.
+
+
+class FeedbackRequest(Base):
+    """Someone asks named colleagues for feedback about a subject: themselves, or a report of theirs."""
+
+    __tablename__ = "feedback_requests"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expires_after_created"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Closed by the requester, or by the expiry pass (then at or after expires_at).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The card or form that asked: a second submit finds this request.
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class FeedbackRequestAsk(Base):
+    """One person asked in a request: sent a card, maybe reminded once, answered at most once."""
+
+    __tablename__ = "feedback_request_asks"
+    __table_args__ = (UniqueConstraint("request_id", "asked_id", name="uq_feedback_request_asks_asked"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("feedback_requests.id", ondelete="CASCADE"))
+    asked_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    answered_feedback_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feedback.id", ondelete="SET NULL"), unique=True
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Feedback(Base):
+    """Feedback from a giver to a recipient, seen by whom the giver's chosen visibility allows."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint(
+            "visibility IN ('recipient_and_manager', 'recipient_only', 'manager_only', 'anonymous')",
+            name="visibility",
+        ),
+        CheckConstraint("giver_id IS NULL OR giver_id <> recipient_id", name="not_to_oneself"),
+        Index("ix_feedback_recipient_created", "recipient_id", "created_at"),
+        Index("ix_feedback_giver_created", "giver_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SET NULL, not CASCADE: feedback someone received stays theirs if the giver's row ever goes.
+    giver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(24))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feedback_requests.id", ondelete="SET NULL"), index=True
+    )
+    # Evidence: the text of the Teams message the feedback was given from (the message extension).
+    quote: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    tags: Mapped[list[FeedbackTag]] = relationship(
+        back_populates="feedback", cascade="all, delete-orphan", order_by="FeedbackTag.id"
+    )
+
+
+class FeedbackTag(Base):
+    """A free-form tag on feedback (a competency later), with an optional rating from 1 to 5."""
+
+    __tablename__ = "feedback_tags"
+    __table_args__ = (
+        UniqueConstraint("feedback_id", "tag", name="uq_feedback_tags_feedback_tag"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(50), index=True)
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+    feedback: Mapped[Feedback] = relationship(back_populates="tags")
+
+
+class Badge(Base):
+    """A badge praise can carry, defined by HR; official ones only HR may give."""
+
+    __tablename__ = "badges"
+    __table_args__ = (UniqueConstraint("name", name="uq_badges_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    emoji: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    official: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # Retired badges stay on the praise that carries them; they can't be given any more.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Praise(Base):
+    """Recognition from one person to another, public or private, maybe posted to a channel."""
+
+    __tablename__ = "praise"
+    __table_args__ = (Index("ix_praise_receiver_created", "receiver_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    giver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    badge_id: Mapped[int | None] = mapped_column(ForeignKey("badges.id", ondelete="SET NULL"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where the praise card was posted (a channel the bot is installed in), and the posted activity.
+    channel_conversation_id: Mapped[str | None] = mapped_column(String(512))
+    channel_service_url: Mapped[str | None] = mapped_column(String(512))
+    channel_activity_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)

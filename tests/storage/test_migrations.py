@@ -72,7 +72,7 @@ def _changed_models(change: str) -> sa.MetaData:
     if change == "add_column":
         people.append_column(sa.Column("nickname", sa.String(100), nullable=True))
     elif change == "add_table":
-        sa.Table("badges", metadata, sa.Column("id", sa.Integer, primary_key=True))
+        sa.Table("shout_outs", metadata, sa.Column("id", sa.Integer, primary_key=True))
     elif change == "add_index":
         sa.Index("ix_people_job_title", people.c.job_title)
     elif change == "nullability":
