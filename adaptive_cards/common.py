@@ -24,6 +24,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("checkin", "Fill in this week's check-in"),
     ("checkin day friday", "Choose your check-in day (or off)"),
     ("checkins", "Your team's check-ins this week"),
+    ("feedback @name", "Give someone feedback"),
+    ("praise @name", "Praise someone"),
 )
 
 ABOUT = (

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adaptive_cards import goal_payloads as payloads
 from adaptive_cards import goals as goal_cards
 from adaptive_cards.payloads import PayloadError
+from bot import people
 from bot.actions import ActionContext, ActionRouter, CommandContext
 from domain import people_lookup
 from domain.access import Actor, may_edit_goal, relation_to
@@ -59,24 +60,15 @@ async def _show(ctx: ActionContext) -> Card:
 
 async def _whose(ctx: CommandContext) -> PersonMatch | Card:
     """The person a command names: an @mention, a typed name, or nobody (the actor)."""
-    typed = ctx.args.strip().lstrip("@").strip()
-    if ctx.mentions:
-        mention = ctx.mentions[0]
-        found = await people_lookup.find_by_teams_identity(
-            ctx.session, actor=ctx.actor, aad_object_id=mention.aad_object_id, user_id=mention.id
-        )
-        if found is not None:
-            return found
-        typed = mention.name  # someone who never chatted with the bot: fall back to the name Teams showed
-    if not typed:
+    found = await people.named_person(ctx, ctx.args)
+    if found is None:
         return await _person(ctx.session, ctx.actor, None)
-    matches = await people_lookup.find_by_name(ctx.session, actor=ctx.actor, name=typed)
-    if not matches:
-        return goal_cards.no_person_card(typed=typed)
-    if len(matches) > 1:
-        options = [goal_cards.PersonOption(m.id, m.display_name, _detail(m)) for m in matches]
-        return goal_cards.pick_person_card(typed=typed, people=options)
-    return matches[0]
+    if isinstance(found, people.NoMatch):
+        return goal_cards.no_person_card(typed=found.typed)
+    if isinstance(found, people.SeveralMatches):
+        options = [goal_cards.PersonOption(m.id, m.display_name, people.detail(m)) for m in found.people]
+        return goal_cards.pick_person_card(typed=found.typed, people=options)
+    return found
 
 
 async def _person(session: AsyncSession, actor: Actor, person_id: int | None) -> PersonMatch:
@@ -224,11 +216,6 @@ async def _create(ctx: ActionContext) -> Card:
 def _refused(error: DomainError | PayloadError) -> goal_cards.Notice:
     message = error.message if isinstance(error, DomainError) else str(error)
     return goal_cards.Notice(f"Nothing was saved. {message}", "attention")
-
-
-def _detail(person: PersonMatch) -> str | None:
-    parts = [part for part in (person.job_title, person.department) if part]
-    return ", ".join(parts) or None
 
 
 def _contains(views: list[GoalView], goal_id: int, person_id: int) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Forbidden, NotFound
+from domain.performance.feedback_views import FeedbackVisibility
 from storage.models import AuditEntry, Person, RoleGrant
 
 
@@ -126,11 +127,11 @@ def may_administer(actor: Actor) -> bool:
     return actor.has(Role.HR_ADMIN)
 
 
-# Feedback visibility, as the giver chose it (feedback_views.FeedbackVisibility has the same values).
-RECIPIENT_AND_MANAGER = "recipient_and_manager"
-RECIPIENT_ONLY = "recipient_only"
-MANAGER_ONLY = "manager_only"
-ANONYMOUS = "anonymous"
+# Feedback visibility, as the giver chose it (defined in feedback_views, pure data the cards can import).
+RECIPIENT_AND_MANAGER = FeedbackVisibility.RECIPIENT_AND_MANAGER.value
+RECIPIENT_ONLY = FeedbackVisibility.RECIPIENT_ONLY.value
+MANAGER_ONLY = FeedbackVisibility.MANAGER_ONLY.value
+ANONYMOUS = FeedbackVisibility.ANONYMOUS.value
 
 
 def may_view_feedback(actor: Actor, rel: Relation, *, visibility: str, is_giver: bool) -> bool:

@@ -55,6 +55,8 @@ COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("checkin", "Fill in this week's check-in with your manager", ("personal",)),
     BotCommand("checkin day friday", "Choose the day your check-in arrives, or turn it off", ("personal",)),
     BotCommand("checkins", "See your team's check-ins this week and reply", ("personal",)),
+    BotCommand("feedback @name", "Give someone feedback", ("personal",)),
+    BotCommand("praise @name", "Praise someone", ("personal",)),
 )
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.

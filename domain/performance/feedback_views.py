@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain import access
-
 # Lengths and counts a person may type; the cards set the same limits.
 FEEDBACK_MAX = 2000
 QUOTE_MAX = 2000  # a longer quoted message is cut, not refused: the giver didn't type it
@@ -29,10 +27,11 @@ REMIND_AFTER_DAYS = 3  # one reminder, for an ask still unanswered this long aft
 
 
 class FeedbackVisibility(StrEnum):
-    RECIPIENT_AND_MANAGER = access.RECIPIENT_AND_MANAGER
-    RECIPIENT_ONLY = access.RECIPIENT_ONLY
-    MANAGER_ONLY = access.MANAGER_ONLY
-    ANONYMOUS = access.ANONYMOUS
+    # Defined here, in pure data the cards may import; domain.access's rules take their values from it.
+    RECIPIENT_AND_MANAGER = "recipient_and_manager"
+    RECIPIENT_ONLY = "recipient_only"
+    MANAGER_ONLY = "manager_only"
+    ANONYMOUS = "anonymous"
 
 
 # Labels the transports show; configurable by replacing them at start-up.
