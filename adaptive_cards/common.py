@@ -14,8 +14,8 @@ MANAGER = "manager"
 HR_ADMIN = "hr_admin"
 TALENT_REVIEWER = "talent_reviewer"
 
-# Commands a person can type now, as (command, description). Features add theirs here; the manifest's
-# commandLists reads the same tuple (at most 10; command ≤ 32 characters, description ≤ 128).
+# Commands a person can type now, as (command, description), for the help and welcome cards. Features add
+# theirs here and in manifest.build.COMMANDS (what Teams suggests); a manifest test keeps the two in step.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "Show what Trellis can do"),
     ("goals", "See your goals and update their progress"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Actor, relations_to
+from domain.access import Actor, actor_for_teams_user, relations_to
 from storage.models import ConversationRef, Person
 
 # Enough candidates to rank; a name shared by more people than this needs more of it typed.
@@ -43,17 +43,13 @@ async def find_by_teams_identity(
 ) -> PersonMatch | None:
     """The person behind an @mention: by Entra object id in the actor's tenant, else by the Teams user id
     of a conversation the bot keeps with them."""
-    person = None
     if aad_object_id:
-        person = await session.scalar(
-            select(Person).where(
-                Person.aad_object_id == aad_object_id.lower(),
-                # A person imported without a tenant matches any tenant, as in access.actor_for_teams_user.
-                or_(Person.tenant_id == actor.tenant_id, Person.tenant_id.is_(None)),
-                Person.active.is_(True),
-            )
-        )
-    if person is None and user_id:
+        # The same identity rule (and tenant rule) as the sign-in of the person themselves.
+        found = await actor_for_teams_user(session, tenant_id=actor.tenant_id, aad_object_id=aad_object_id)
+        if found is not None:
+            return await get_person(session, actor=actor, person_id=found.person_id)
+    person = None
+    if user_id:
         person = await session.scalar(
             select(Person)
             .join(ConversationRef, ConversationRef.person_id == Person.id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulk import batches
+from storage.demo import HR_ADMIN
 from storage.models import Goal, KeyResult, KeyResultUpdate, Person, RoleGrant
 
 COMPANY_GOALS = (
@@ -49,7 +50,6 @@ KEY_RESULTS = (
     ("Milestones reached", "milestone", None, 0, 4),
     ("Churn", "percent", "%", 8, 5),
 )
-HR_ADMIN = "hr_admin"
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ from domain.performance.checkin_views import (
     week_start,
 )
 from domain.performance.goal_views import GoalView
+from domain.text import optional_text, required_text
 from storage.engine import is_postgres
 from storage.models import (
     CheckIn,
@@ -187,7 +188,7 @@ async def add_talking_point(
     someone resolves it."""
     checkin, _rel = await _visible_checkin(session, actor, checkin_id)
     point = _raise_point(
-        session, actor, checkin, _required(text, TALKING_POINT_MAX, "The talking point"), now
+        session, actor, checkin, required_text(text, TALKING_POINT_MAX, "The talking point"), now
     )
     await session.flush()
     return TalkingPointView(point.id, point.text, actor.display_name, now.date())
@@ -214,7 +215,7 @@ async def comment_on_checkin(
 
     `seen_after` is the newest comment id the card showed: the same text from the same author after it is
     a second click, answered with None and not written again."""
-    body = _required(text, COMMENT_MAX, "The reply")
+    body = required_text(text, COMMENT_MAX, "The reply")
     checkin, rel = await _visible_checkin(session, actor, checkin_id)
     if not may_reply_to_checkin(actor, rel):
         raise Forbidden("Only the person's managers can reply to their check-in.")
@@ -796,25 +797,11 @@ def _validated(answers: CheckInAnswers) -> CheckInAnswers:
         seen.add(entry.key_result_id)
     return replace(
         answers,
-        wins=_optional(answers.wins, ANSWER_MAX, "Wins"),
-        blockers=_optional(answers.blockers, ANSWER_MAX, "Blockers"),
-        priorities=_optional(answers.priorities, ANSWER_MAX, "Priorities for next week"),
-        new_talking_point=_optional(answers.new_talking_point, TALKING_POINT_MAX, "The talking point"),
+        wins=optional_text(answers.wins, ANSWER_MAX, "Wins"),
+        blockers=optional_text(answers.blockers, ANSWER_MAX, "Blockers"),
+        priorities=optional_text(answers.priorities, ANSWER_MAX, "Priorities for next week"),
+        new_talking_point=optional_text(answers.new_talking_point, TALKING_POINT_MAX, "The talking point"),
     )
-
-
-def _optional(value: str | None, limit: int, what: str) -> str | None:
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise Invalid(f"{what} is too long: at most {limit} characters (it has {len(text)}).")
-    return text or None
-
-
-def _required(value: str | None, limit: int, what: str) -> str:
-    text = _optional(value, limit, what)
-    if text is None:
-        raise Invalid(f"{what} is empty: write something first.")
-    return text
 
 
 def _change_json(change: KeyResultChange) -> dict[str, Any]:

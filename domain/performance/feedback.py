@@ -76,6 +76,7 @@ from domain.performance.feedback_views import (
     TagInput,
     TagView,
 )
+from domain.text import required_text
 from storage.models import Feedback, FeedbackRequest, FeedbackRequestAsk, FeedbackTag, Person
 
 PLAN_LIMIT = 200
@@ -233,7 +234,7 @@ async def request_feedback(
     request = FeedbackRequest(
         requester_id=actor.person_id,
         subject_id=subject_id,
-        question=_required(question, QUESTION_MAX, "The question"),
+        question=required_text(question, QUESTION_MAX, "The question"),
         created_at=now,
         expires_at=_expiry(now, expires_at),
         client_request_id=client_id,
@@ -439,7 +440,7 @@ def _feedback_row(
     return Feedback(
         giver_id=actor.person_id,
         recipient_id=recipient_id,
-        text=_required(text, FEEDBACK_MAX, "The feedback"),
+        text=required_text(text, FEEDBACK_MAX, "The feedback"),
         visibility=visibility.value,
         quote=_quote(quote),
         created_at=now,
@@ -476,15 +477,6 @@ def _tags(tags: Sequence[TagInput]) -> list[TagInput]:
         seen.add(tag.casefold())
         clean.append(TagInput(tag, given.rating))
     return clean
-
-
-def _required(value: str | None, limit: int, what: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise Invalid(f"{what} is empty: write something first.")
-    if len(text) > limit:
-        raise Invalid(f"{what} is too long: at most {limit} characters (it has {len(text)}).")
-    return text
 
 
 def _quote(value: str | None) -> str | None:

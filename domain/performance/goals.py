@@ -62,6 +62,7 @@ from domain.performance.goal_views import (
     TemplateView,
     Visibility,
 )
+from domain.text import optional_text
 from storage.engine import is_postgres
 from storage.models import (
     Goal,
@@ -127,7 +128,7 @@ async def create_goal(
         await _check_parent(session, actor, parent_id)
         goal.parent_id = parent_id
     goal.key_results = rows
-    goal.request_id = _text(request_id, 64, "The request id")
+    goal.request_id = optional_text(request_id, 64, "The request id")
     try:
         async with session.begin_nested():
             session.add(goal)
@@ -177,7 +178,7 @@ async def update_key_result(
     if goal.closed_at is not None:
         raise Invalid("This goal is closed: its key results can't change any more.")
     new_value = validate_value(Metric(kr.metric), value, target=kr.target)
-    note = _text(comment, COMMENT_MAX, "The comment")
+    note = optional_text(comment, COMMENT_MAX, "The comment")
     if confidence is not None:
         confidence = _confidence(confidence)
 
@@ -366,7 +367,7 @@ async def create_template(
                 position=i,
                 title=validate_title(kr.title, "key result"),
                 metric=metric.value,
-                unit=_text(kr.unit, UNIT_MAX, "The unit"),
+                unit=optional_text(kr.unit, UNIT_MAX, "The unit"),
                 start=start,
                 target=target,
                 weight=validate_weight(kr.weight, "A key result's weight"),
@@ -499,15 +500,8 @@ def _choice(enum: type[StrEnum], value: object, what: str) -> str:
         raise Invalid(f"“{value}” is not a {what}: choose one of {choices}.") from None
 
 
-def _text(value: str | None, limit: int, what: str) -> str | None:
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise Invalid(f"{what} is too long: at most {limit} characters (it has {len(text)}).")
-    return text or None
-
-
 def _description(value: str | None) -> str | None:
-    return _text(value, DESCRIPTION_MAX, "The description")
+    return optional_text(value, DESCRIPTION_MAX, "The description")
 
 
 def _confidence(value: object) -> int:
@@ -535,7 +529,7 @@ def _key_result(kr: KeyResultInput, position: int, now: datetime) -> KeyResult:
         position=position,
         title=validate_title(kr.title, "key result"),
         metric=metric.value,
-        unit=_text(kr.unit, UNIT_MAX, "The unit"),
+        unit=optional_text(kr.unit, UNIT_MAX, "The unit"),
         start=start,
         target=target,
         current=current,

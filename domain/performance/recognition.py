@@ -35,6 +35,7 @@ from domain.performance.recognition_views import (
     ChannelTarget,
     PraiseView,
 )
+from domain.text import optional_text, required_text
 from storage.models import Badge, Person, Praise
 
 CLIENT_ID_MAX = 64
@@ -57,9 +58,9 @@ async def define_badge(
     """Define a badge (HR); names are unique, whatever their case."""
     require(may_define_badges(actor), "defining badges")
     badge = Badge(
-        name=_required(name, BADGE_NAME_MAX, "The badge name"),
-        emoji=_optional(emoji, BADGE_EMOJI_MAX, "The emoji"),
-        description=_optional(description, BADGE_DESCRIPTION_MAX, "The description"),
+        name=required_text(name, BADGE_NAME_MAX, "The badge name"),
+        emoji=optional_text(emoji, BADGE_EMOJI_MAX, "The emoji"),
+        description=optional_text(description, BADGE_DESCRIPTION_MAX, "The description"),
         official=bool(official),
         created_by_id=actor.person_id,
         created_at=now,
@@ -121,7 +122,7 @@ async def give_praise(
     praise = Praise(
         giver_id=actor.person_id,
         receiver_id=receiver_id,
-        text=_required(text, PRAISE_MAX, "The praise"),
+        text=required_text(text, PRAISE_MAX, "The praise"),
         private=bool(private),
         created_at=now,
         client_request_id=_client_id(client_request_id),
@@ -291,20 +292,6 @@ async def _names(session: AsyncSession, person_ids: Iterable[int | None]) -> dic
     return dict(
         (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
     )
-
-
-def _required(value: str | None, limit: int, what: str) -> str:
-    text = _optional(value, limit, what)
-    if text is None:
-        raise Invalid(f"{what} is empty: write something first.")
-    return text
-
-
-def _optional(value: str | None, limit: int, what: str) -> str | None:
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise Invalid(f"{what} is too long: at most {limit} characters (it has {len(text)}).")
-    return text or None
 
 
 def _client_id(value: str | None) -> str | None:

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 # Import from the submodules: they resolve even where a stale editable install makes `manifest` a namespace.
+from adaptive_cards import COMMANDS as CARD_COMMANDS
 from bot.routes import default_router
 from manifest.build import (
     COMMANDS,
@@ -422,3 +423,8 @@ def _unfilter(kind: int, row: bytearray, prev: bytearray) -> bytearray:
         else:
             assert kind == 0, f"unknown PNG filter {kind}"
     return row
+
+
+def test_the_help_card_and_the_manifest_list_the_same_commands() -> None:
+    """Two lists by hand (the card's descriptions are shorter): a command in one only is a mistake."""
+    assert [title for title, _ in CARD_COMMANDS] == [command.title for command in COMMANDS]

@@ -1,0 +1,21 @@
+"""What people type: trimmed, within a length the message names, and present when it must be."""
+
+from __future__ import annotations
+
+from domain.errors import Invalid
+
+
+def optional_text(value: str | None, limit: int, what: str) -> str | None:
+    """The trimmed text, or None when blank; Invalid (naming the limit) when it is too long."""
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise Invalid(f"{what} is too long: at most {limit} characters (it has {len(text)}).")
+    return text or None
+
+
+def required_text(value: str | None, limit: int, what: str) -> str:
+    """The trimmed text; Invalid when it is blank or too long."""
+    text = optional_text(value, limit, what)
+    if text is None:
+        raise Invalid(f"{what} is empty: write something first.")
+    return text
