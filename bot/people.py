@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from bot.actions import CommandContext
+from adaptive_cards import person_forms
+from adaptive_cards.payloads import PayloadError
+from bot.actions import ActionContext, CommandContext
 from domain import people_lookup
+from domain.errors import DomainError, NotFound
 from domain.people_lookup import PersonMatch
 
 
@@ -25,6 +29,7 @@ class SeveralMatches:
 
 
 Found = PersonMatch | NoMatch | SeveralMatches
+Card = dict[str, Any]
 
 
 async def named_person(ctx: CommandContext, typed: str) -> Found | None:
@@ -52,3 +57,51 @@ def detail(person: PersonMatch) -> str | None:
     """Job title and department, to tell people of the same name apart."""
     parts = [part for part in (person.job_title, person.department) if part]
     return ", ".join(parts) or None
+
+
+# --- the colleague a feedback or praise command is for -------------------------------------------------
+
+
+async def recipient(ctx: CommandContext, *, command: str) -> tuple[PersonMatch, str] | Card:
+    """The colleague the command names and the text after the name, or a card saying what went wrong."""
+    typed, text = _split(ctx, command)
+    found = await named_person(ctx, typed)
+    if found is None:
+        raise PayloadError(f"Say who it's for: type “{command} @Name” and what you want to say.")
+    if isinstance(found, NoMatch):
+        return person_forms.no_person_card(typed=found.typed, command=command)
+    if isinstance(found, SeveralMatches):
+        names = [m.display_name + (f" ({d})" if (d := detail(m)) else "") for m in found.people]
+        return person_forms.several_people_card(typed=found.typed, names=names, command=command)
+    if found.id == ctx.actor.person_id:
+        raise PayloadError(f"{command.capitalize()} is for someone else: you can't {command} yourself.")
+    return found, text
+
+
+def _split(ctx: CommandContext, command: str) -> tuple[str, str]:
+    """(the name typed, the text after it). With an @mention, Teams put the person's name in the text."""
+    args = ctx.args.strip()
+    if ctx.mentions:
+        name = ctx.mentions[0].name
+        at = args.lower().find(name.lower()) if name else -1
+        if at >= 0:
+            args = (args[:at] + args[at + len(name) :]).strip()
+        # A typed "@Adele" left before the mention (the chat had not turned it into one yet) is the name.
+        first, _, rest = args.partition(" ")
+        if first.startswith("@") and name.lower().startswith(first[1:].lower()):
+            args = rest.strip()
+        return name, args
+    first, _, rest = args.partition(" ")
+    return first, rest.strip()
+
+
+async def person_by_id(ctx: ActionContext, person_id: int) -> PersonMatch:
+    person = await people_lookup.get_person(ctx.session, actor=ctx.actor, person_id=person_id)
+    if person is None:
+        raise NotFound("That person is not in the directory.")
+    return person
+
+
+def refused(error: DomainError | PayloadError) -> str:
+    message = error.message if isinstance(error, DomainError) else str(error)
+    return f"Nothing was sent. {message}"
