@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("checkins", "Your team's check-ins this week"),
     ("feedback @name", "Give someone feedback"),
     ("praise @name", "Praise someone"),
+    ("request feedback from @name", "Ask colleagues for feedback about …"),
 )
 
 ABOUT = (

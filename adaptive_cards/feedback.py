@@ -6,7 +6,7 @@ Teams never reads as markdown, so `<script>` or `**bold**` appear exactly as wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +37,14 @@ from adaptive_cards.person_forms import (
 )
 from domain.performance.feedback_views import (
     FEEDBACK_MAX,
+    RATINGS,
     TAG_MAX,
     TAGS_MAX,
     VISIBILITY_LABELS,
     FeedbackView,
     FeedbackVisibility,
     TagInput,
+    TagView,
 )
 
 VERB_GIVE_FEEDBACK = "feedback.give"
@@ -50,6 +52,12 @@ VERB_GIVE_FEEDBACK = "feedback.give"
 # Action data keys and input ids.
 VISIBILITY = "visibility"
 TAGS = "tags"
+
+TAGS_LABEL = "Tags (optional, comma separated; rate one from 1 to 5 with a colon)"
+TAGS_PLACEHOLDER = "e.g. communication:4, ownership"
+TAGS_INPUT_MAX = TAGS_MAX * (TAG_MAX + 3)  # room for ", " and a ":4" on each
+
+QUOTE_SHOWN = 500  # the stored quote may be longer; the card shows its start
 
 # Anonymous feedback only pools answers to a request, so the give form offers the other three.
 FORM_VISIBILITIES = (
@@ -75,33 +83,59 @@ class FeedbackForm:
 
 def parse_feedback_form(data: Mapping[str, Any]) -> FeedbackForm:
     """The give-feedback form's values, checked as the feedback service will check them."""
-    visibility = require_choice(
-        data, VISIBILITY, label="Who may see it", choices=[str(v) for v in FORM_VISIBILITIES]
-    )
+    text, visibility, tags = parse_feedback_inputs(data, FORM_VISIBILITIES)
     return FeedbackForm(
         recipient_id=parse_person_id(data, command="feedback"),
-        text=require_text(data, TEXT, label="Your feedback", max_len=FEEDBACK_MAX),
-        visibility=FeedbackVisibility(visibility),
-        tags=parse_tags(optional_text(data, TAGS, label="Tags", max_len=TAGS_MAX * (TAG_MAX + 2))),
+        text=text,
+        visibility=visibility,
+        tags=tags,
         request_id=parse_request_id(data, command="feedback"),
     )
 
 
+def parse_feedback_inputs(
+    data: Mapping[str, Any], visibilities: Sequence[FeedbackVisibility]
+) -> tuple[str, FeedbackVisibility, tuple[TagInput, ...]]:
+    """(text, visibility, tags) from the inputs feedback_inputs made."""
+    visibility = require_choice(
+        data, VISIBILITY, label="Who may see it", choices=[str(v) for v in visibilities]
+    )
+    return (
+        require_text(data, TEXT, label="Your feedback", max_len=FEEDBACK_MAX),
+        FeedbackVisibility(visibility),
+        parse_tags(optional_text(data, TAGS, label="Tags", max_len=TAGS_INPUT_MAX)),
+    )
+
+
 def parse_tags(raw: str | None) -> tuple[TagInput, ...]:
-    """Comma-separated free-form tags, each kept once, in the order typed."""
-    tags: list[str] = []
+    """Comma-separated free-form tags, each kept once in the order typed; "tag:4" rates it from 1 to 5."""
+    tags: list[TagInput] = []
     for part in (raw or "").split(","):
-        tag = " ".join(part.split())
-        if not tag or tag.lower() in {t.lower() for t in tags}:
+        tag, rating = _rated(" ".join(part.split()))
+        if not tag or tag.lower() in {t.tag.lower() for t in tags}:
             continue
         if len(tag) > TAG_MAX:
             raise PayloadError(
                 f"Each tag can have at most {TAG_MAX} characters: “{truncate(tag, 30)}” is longer."
             )
-        tags.append(tag)
+        tags.append(TagInput(tag, rating))
     if len(tags) > TAGS_MAX:
         raise PayloadError(f"Please use at most {TAGS_MAX} tags (there are {len(tags)}).")
-    return tuple(TagInput(tag) for tag in tags)
+    return tuple(tags)
+
+
+def _rated(part: str) -> tuple[str, int | None]:
+    """("ownership", 4) from "ownership:4"; a colon not followed by a rating is refused, not guessed."""
+    tag, colon, rating = part.rpartition(":")
+    if not colon:
+        return part, None
+    rating = rating.strip()
+    if rating.isdigit() and int(rating) in RATINGS:
+        return tag.strip(), int(rating)
+    raise PayloadError(
+        f"“{truncate(part, 30)}”: rate a tag with a number from {RATINGS.start} to {RATINGS.stop - 1} "
+        "after a colon, for example “ownership:4”."
+    )
 
 
 # --- feedback cards ------------------------------------------------------------------------------------
@@ -116,11 +150,21 @@ def feedback_form_card(
     values: Mapping[str, Any] | None = None,
 ) -> Element:
     """The give-feedback form for one colleague; `values` refills it after a refusal."""
-    values = values or {}
     body = [
         heading("Give feedback"),
         rich_text("To ", text_run(truncate(person_name, NAME_SHOWN), weight="Bolder")),
         *notice_block(notice),
+        *feedback_inputs(values or {}, FORM_VISIBILITIES),
+    ]
+    data = {PERSON_ID: person_id, REQUEST_ID: request_id}
+    return card(
+        body, [execute("Send feedback", VERB_GIVE_FEEDBACK, data, style="positive", submit_fallback=True)]
+    )
+
+
+def feedback_inputs(values: Mapping[str, Any], visibilities: Sequence[FeedbackVisibility]) -> list[Element]:
+    """The text, who-may-see-it and tags inputs every feedback form has (refilled from `values`)."""
+    return [
         input_text(
             TEXT,
             "Your feedback",
@@ -134,23 +178,19 @@ def feedback_form_card(
         input_choice(
             VISIBILITY,
             "Who may see it",
-            [(VISIBILITY_LABELS[v], str(v)) for v in FORM_VISIBILITIES],
+            [(VISIBILITY_LABELS[v], str(v)) for v in visibilities],
             required=True,
             expanded=True,
-            value=refill(values, VISIBILITY) or str(FeedbackVisibility.RECIPIENT_AND_MANAGER),
+            value=refill(values, VISIBILITY) or str(visibilities[0]),
         ),
         input_text(
             TAGS,
-            "Tags (optional, comma separated)",
-            max_length=TAGS_MAX * (TAG_MAX + 2),
-            placeholder="e.g. communication, ownership",
+            TAGS_LABEL,
+            max_length=TAGS_INPUT_MAX,
+            placeholder=TAGS_PLACEHOLDER,
             value=refill(values, TAGS),
         ),
     ]
-    data = {PERSON_ID: person_id, REQUEST_ID: request_id}
-    return card(
-        body, [execute("Send feedback", VERB_GIVE_FEEDBACK, data, style="positive", submit_fallback=True)]
-    )
 
 
 def feedback_sent_card(view: FeedbackView) -> Element:
@@ -160,7 +200,7 @@ def feedback_sent_card(view: FeedbackView) -> Element:
         text(title, size="Medium", weight="Bolder", color="Good"),
         rich_text("To ", text_run(truncate(view.recipient_name, NAME_SHOWN), weight="Bolder")),
         plain_text(view.text, spacing="Medium"),
-        *tags_line(view),
+        *tags_line(view.tags),
         text(who_sees(view.visibility, view.recipient_name), subtle=True, spacing="Medium"),
     ]
     return card(body)
@@ -184,7 +224,8 @@ def feedback_received_card(view: FeedbackView) -> Element:
     body = [
         text("You got feedback", size="Medium", weight="Bolder"),
         rich_text(text_run(truncate(giver, NAME_SHOWN), weight="Bolder"), " wrote:"),
-        container([plain_text(view.text), *tags_line(view)], style="emphasis"),
+        container([plain_text(view.text), *tags_line(view.tags)], style="emphasis"),
+        *quote_block(view.quote),
     ]
     if view.visibility == FeedbackVisibility.RECIPIENT_AND_MANAGER:
         body.append(text("Your manager can see this feedback too.", subtle=True))
@@ -203,7 +244,8 @@ def feedback_for_manager_card(view: FeedbackView) -> Element:
             text_run(recipient, weight="Bolder"),
             " feedback:",
         ),
-        container([plain_text(view.text), *tags_line(view)], style="emphasis"),
+        container([plain_text(view.text), *tags_line(view.tags)], style="emphasis"),
+        *quote_block(view.quote),
     ]
     if view.visibility == FeedbackVisibility.MANAGER_ONLY:
         body.append(plain_text(f"A private note for you: {recipient} can't see it.", subtle=True))
@@ -213,8 +255,15 @@ def feedback_for_manager_card(view: FeedbackView) -> Element:
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-def tags_line(view: FeedbackView) -> list[Element]:
-    if not view.tags:
+def quote_block(quote: str | None) -> list[Element]:
+    """The message the feedback was given on (evidence), when it was given from one."""
+    if not quote:
         return []
-    shown = ", ".join(t.tag if t.rating is None else f"{t.tag} ({t.rating}/5)" for t in view.tags)
+    return [text("About this message:", subtle=True), plain_text(truncate(quote, QUOTE_SHOWN), subtle=True)]
+
+
+def tags_line(tags: Sequence[TagView]) -> list[Element]:
+    if not tags:
+        return []
+    shown = ", ".join(t.tag if t.rating is None else f"{t.tag} ({t.rating}/5)" for t in tags)
     return [plain_text(f"Tags: {shown}", subtle=True)]

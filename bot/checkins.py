@@ -173,6 +173,9 @@ class ScheduleReport:
     digests: int = 0
     failed: list[str] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        return bool(self.cards or self.reminders or self.digests or self.failed)
+
     def __str__(self) -> str:
         text = f"check-ins: {self.cards} cards, {self.reminders} reminders, {self.digests} digests queued"
         return text + (f"; {len(self.failed)} could not be built" if self.failed else "")

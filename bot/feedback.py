@@ -14,7 +14,7 @@ from typing import Any
 from adaptive_cards import feedback as cards
 from adaptive_cards.payloads import PayloadError
 from bot import people
-from bot.actions import ActionContext, ActionRouter, CommandContext
+from bot.actions import ActionContext, ActionRouter, CommandContext, MessageActionContext
 from domain.errors import DomainError
 from domain.performance import feedback
 from domain.performance.feedback_views import FeedbackGiven, FeedbackNotice
@@ -46,7 +46,7 @@ async def _feedback_command(ctx: CommandContext) -> Card:
         given = await feedback.give_feedback(
             ctx.session, actor=ctx.actor, recipient_id=person.id, text=text, now=ctx.now
         )
-    await _tell(ctx, given)
+    await tell(ctx, given)
     return cards.feedback_sent_card(given.feedback)
 
 
@@ -75,11 +75,11 @@ async def _give_feedback(ctx: ActionContext) -> Card:
             notice=people.refused(error),
             values=ctx.data,
         )
-    await _tell(ctx, given)
+    await tell(ctx, given)
     return cards.feedback_sent_card(given.feedback)
 
 
-async def _tell(ctx: ActionContext | CommandContext, given: FeedbackGiven) -> None:
+async def tell(ctx: ActionContext | CommandContext | MessageActionContext, given: FeedbackGiven) -> None:
     """One card per person the service says to tell (nobody on a second submit)."""
     for notice in given.notify:
         await outbox.enqueue(

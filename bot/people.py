@@ -7,7 +7,7 @@ from typing import Any
 
 from adaptive_cards import person_forms
 from adaptive_cards.payloads import PayloadError
-from bot.actions import ActionContext, CommandContext
+from bot.actions import ActionContext, CommandContext, Mention, MessageActionContext
 from domain import people_lookup
 from domain.errors import DomainError, NotFound
 from domain.people_lookup import PersonMatch
@@ -34,15 +34,24 @@ Card = dict[str, Any]
 
 async def named_person(ctx: CommandContext, typed: str) -> Found | None:
     """The first @mention's person, else the person whose name is `typed`; None when nothing names anyone."""
-    typed = typed.strip().lstrip("@").strip()
     if ctx.mentions:
-        mention = ctx.mentions[0]
-        found = await people_lookup.find_by_teams_identity(
-            ctx.session, actor=ctx.actor, aad_object_id=mention.aad_object_id, user_id=mention.id
-        )
-        if found is not None:
-            return found
-        typed = mention.name  # someone who never chatted with the bot: fall back to the name Teams showed
+        return await mentioned_person(ctx, ctx.mentions[0])
+    return await person_called(ctx, typed)
+
+
+async def mentioned_person(ctx: CommandContext, mention: Mention) -> Found:
+    """The person @mentioned; someone who never chatted with the bot is found by the name Teams showed."""
+    found = await people_lookup.find_by_teams_identity(
+        ctx.session, actor=ctx.actor, aad_object_id=mention.aad_object_id, user_id=mention.id
+    )
+    return found if found is not None else await person_called(ctx, mention.name) or NoMatch(mention.name)
+
+
+async def person_called(
+    ctx: CommandContext | ActionContext | MessageActionContext, typed: str
+) -> Found | None:
+    """The one active person whose name is `typed` (an @ before it is ignored); None when nothing is typed."""
+    typed = typed.strip().lstrip("@").strip()
     if not typed:
         return None
     matches = await people_lookup.find_by_name(ctx.session, actor=ctx.actor, name=typed)
@@ -51,6 +60,14 @@ async def named_person(ctx: CommandContext, typed: str) -> Found | None:
     if len(matches) > 1:
         return SeveralMatches(typed, matches)
     return matches[0]
+
+
+def not_found_card(found: NoMatch | SeveralMatches, *, command: str) -> Card:
+    """The card for a name that matches nobody, or several people."""
+    if isinstance(found, NoMatch):
+        return person_forms.no_person_card(typed=found.typed, command=command)
+    names = [m.display_name + (f" ({d})" if (d := detail(m)) else "") for m in found.people]
+    return person_forms.several_people_card(typed=found.typed, names=names, command=command)
 
 
 def detail(person: PersonMatch) -> str | None:
@@ -68,11 +85,8 @@ async def recipient(ctx: CommandContext, *, command: str) -> tuple[PersonMatch, 
     found = await named_person(ctx, typed)
     if found is None:
         raise PayloadError(f"Say who it's for: type “{command} @Name” and what you want to say.")
-    if isinstance(found, NoMatch):
-        return person_forms.no_person_card(typed=found.typed, command=command)
-    if isinstance(found, SeveralMatches):
-        names = [m.display_name + (f" ({d})" if (d := detail(m)) else "") for m in found.people]
-        return person_forms.several_people_card(typed=found.typed, names=names, command=command)
+    if not isinstance(found, PersonMatch):
+        return not_found_card(found, command=command)
     if found.id == ctx.actor.person_id:
         raise PayloadError(f"{command.capitalize()} is for someone else: you can't {command} yourself.")
     return found, text

@@ -57,6 +57,7 @@ COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("checkins", "See your team's check-ins this week and reply", ("personal",)),
     BotCommand("feedback @name", "Give someone feedback", ("personal",)),
     BotCommand("praise @name", "Praise someone", ("personal",)),
+    BotCommand("request feedback from @name", "Ask colleagues for feedback on a topic", ("personal",)),
 )
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.
@@ -77,8 +78,9 @@ MESSAGE_ACTIONS: tuple[MessageAction, ...] = (
 )
 
 # What a built package offers: Teams would show these on every message, so only those the bot answers.
-# Empty until the feedback feature registers its handlers for MESSAGE_ACTIONS.
-OFFERED_MESSAGE_ACTIONS: tuple[MessageAction, ...] = ()
+OFFERED_MESSAGE_ACTIONS: tuple[MessageAction, ...] = tuple(
+    a for a in MESSAGE_ACTIONS if a.id == "giveFeedback"
+)
 
 SHORT_DESCRIPTION = "Goals, feedback, check-ins and reviews, plus talent and succession planning."
 FULL_DESCRIPTION = (

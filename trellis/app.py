@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import routes as bot_routes
-from bot.checkins import schedule_checkins
+from bot.schedule import schedule_due
 from directory.errors import DirectoryError
 from directory.graph import GraphClient
 from directory.sync import sync_directory
@@ -69,7 +69,7 @@ def create_app(
         app.cleanup_ctx.append(_background(runtime.sender.run))
     if run_sender and settings.checkin_schedule_minutes > 0:
         minutes, zone = settings.checkin_schedule_minutes, settings.checkin_time_zone
-        app.cleanup_ctx.append(_background(lambda: _schedule_checkins_every(minutes, zone, sessions, clock)))
+        app.cleanup_ctx.append(_background(lambda: _schedule_every(minutes, zone, sessions, clock)))
     if settings.directory.configured and settings.directory.sync_interval_minutes > 0:
         app.cleanup_ctx.append(_background(lambda: _sync_directory_every(settings, sessions, clock)))
     if own_engine:
@@ -167,20 +167,21 @@ async def _sync_directory_every(
             await asyncio.sleep(directory.sync_interval_minutes * 60)
 
 
-async def _schedule_checkins_every(
+async def _schedule_every(
     minutes: int, zone: ZoneInfo, sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
-    """Queue due check-in cards, reminders and digests at start-up, then every CHECKIN_SCHEDULE_MINUTES;
-    the outbox sender delivers them. Several servers may run this at once: each item is claimed once."""
+    """Queue due check-ins and feedback request reminders (and expire requests) at start-up, then every
+    CHECKIN_SCHEDULE_MINUTES; the outbox sender delivers them. Several servers may run this at once: each
+    item is claimed once."""
     while True:
         try:
-            report = await schedule_checkins(sessions, clock, default_zone=zone)
-            if report.cards or report.reminders or report.digests or report.failed:
-                log.info("%s", report)
+            for report in await schedule_due(sessions, clock, default_zone=zone):
+                if report:
+                    log.info("%s", report)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("check-in scheduling failed; will try again")
+            log.exception("scheduling proactive cards failed; will try again")
         await asyncio.sleep(minutes * 60)
 
 

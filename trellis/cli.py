@@ -15,8 +15,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from bot.checkins import schedule_checkins
 from bot.routes import BOT, BotRuntime
+from bot.schedule import schedule_due
 from directory.errors import DirectoryError
 from directory.graph import GraphClient
 from directory.install import install_for_unreachable
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         run=_outbox_drain
     )
     commands.add_parser(
-        "nudge", help="queue the check-in cards, reminders and digests that are due, send them, then exit"
+        "nudge", help="queue the check-in and feedback request cards that are due, send them, then exit"
     ).set_defaults(run=_nudge)
     return parser
 
@@ -367,7 +367,8 @@ def _nudge(settings: config.Settings, _args: argparse.Namespace) -> int:
 
     async def nudge() -> None:
         async with _store(settings) as sessions, _bot_runtime(settings, sessions) as runtime:
-            print(await schedule_checkins(sessions, system_clock, default_zone=settings.checkin_time_zone))
+            for report in await schedule_due(sessions, system_clock, default_zone=settings.checkin_time_zone):
+                print(report)
             print(await runtime.sender.drain())
 
     asyncio.run(nudge())

@@ -252,20 +252,8 @@ async def request_feedback(
             view = await _request_view(session, actor, done, now)
             return RequestOutcome(replace(view, already_submitted=True), ())
         raise
-    notices = tuple(
-        AskNotice(
-            ask_id=ask.id,
-            request_id=request.id,
-            asked_id=ask.asked_id,
-            requester_name=actor.display_name,
-            subject_id=subject_id,
-            subject_name=subject.display_name,
-            about_themselves=subject_id == actor.person_id,
-            question=request.question,
-            expires_at=request.expires_at,
-        )
-        for ask in asks
-    )
+    names = {actor.person_id: actor.display_name, subject_id: subject.display_name}
+    notices = tuple(_ask_notice(ask.id, ask.asked_id, request, names) for ask in asks)
     return RequestOutcome(await _request_view(session, actor, request, now), notices)
 
 
@@ -398,6 +386,27 @@ async def mark_reminded(session: AsyncSession, *, ask_ids: Iterable[int], now: d
         if done.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(ask_id)
     return tuple(claimed)
+
+
+async def ask_notices(session: AsyncSession, *, ask_ids: Iterable[int]) -> tuple[AskNotice, ...]:
+    """The cards to send again for asks (a reminder): each still unanswered on an open request."""
+    ids = sorted(set(ask_ids))
+    if not ids:
+        return ()
+    rows = (
+        await session.execute(
+            select(FeedbackRequestAsk.id, FeedbackRequestAsk.asked_id, FeedbackRequest)
+            .join(FeedbackRequest, FeedbackRequest.id == FeedbackRequestAsk.request_id)
+            .where(
+                FeedbackRequestAsk.id.in_(ids),
+                FeedbackRequestAsk.answered_feedback_id.is_(None),
+                FeedbackRequest.closed_at.is_(None),
+            )
+            .order_by(FeedbackRequestAsk.id)
+        )
+    ).all()
+    names = await _names(session, {pid for _, _, r in rows for pid in (r.requester_id, r.subject_id)})
+    return tuple(_ask_notice(ask_id, asked_id, r, names) for ask_id, asked_id, r in rows)
 
 
 async def expire_requests(
@@ -748,6 +757,20 @@ async def _request_view(
         ),
         answers=tuple(views),
         anonymous=aggregates[0] if aggregates else None,
+    )
+
+
+def _ask_notice(ask_id: int, asked_id: int, request: FeedbackRequest, names: dict[int, str]) -> AskNotice:
+    return AskNotice(
+        ask_id=ask_id,
+        request_id=request.id,
+        asked_id=asked_id,
+        requester_name=names.get(request.requester_id, ""),
+        subject_id=request.subject_id,
+        subject_name=names.get(request.subject_id, ""),
+        about_themselves=request.subject_id == request.requester_id,
+        question=request.question,
+        expires_at=request.expires_at,
     )
 
 

@@ -29,6 +29,7 @@ from storage import demo
 from storage.models import CheckIn, CheckInComment, KeyResultUpdate, Person, TalkingPoint
 from storage.uow import unit_of_work
 from tests.conftest import RunningTrellis
+from tests.support.clock import Clock
 from tests.support.teams import Card, TeamsUser
 from trellis.app import create_app
 
@@ -57,19 +58,6 @@ def la(day: date, hour: int = 9) -> datetime:
 
 def denver(day: date, hour: int = 9) -> datetime:
     return local(day, hour, demo.ISAIAH.time_zone)
-
-
-class Clock:
-    """Time that moves only when the test says so."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, when: datetime) -> None:
-        self.now = when
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """Action commands on a message ("..." → Give feedback / Praise), as Teams sends them, over HTTP.
 
-Trellis registers no message action until the feedback feature does, so these tests register their own
-handlers on the running bot's router: a dialog with the quote prefilled, and a submit that records what
-it got and refuses an empty form. What is under test is the plumbing: the invoke JSON Teams sends, the
-quote taken from the message's HTML, the identity check, and the dialog shapes Teams accepts back.
+These tests register test-only message actions on the running bot's router: a dialog with the quote
+prefilled, and a submit that records what it got and refuses an empty form (the real Give feedback and
+Praise are tested in test_feedback_message_actions.py). What is under test is the plumbing: the invoke
+JSON Teams sends, the quote taken from the message's HTML, the identity check, and the dialog shapes
+Teams accepts back.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def _register(router: ActionRouter, seen: Seen) -> None:
         seen.submitted.append(_seen(ctx))
         return DialogDone()
 
-    router.message_action("giveFeedback", open_feedback, send_feedback, title="Give feedback")
-    router.message_action("praise", open_praise, send_praise, title="Praise", height="small")
+    router.message_action("plumbingFeedback", open_feedback, send_feedback, title="Give feedback")
+    router.message_action("plumbingPraise", open_praise, send_praise, title="Praise", height="small")
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def seen(trellis) -> Seen:
 async def test_give_feedback_opens_a_dialog_prefilled_with_the_message_as_plain_text(
     alex: TeamsUser, adele: TeamsUser, seen: Seen
 ) -> None:
-    dialog = await alex.open_message_action("giveFeedback", adele.message())
+    dialog = await alex.open_message_action("plumbingFeedback", adele.message())
 
     # The task module "continue" shape Teams expects, with the card already validated by the renderer.
     content = dialog.card.content
@@ -121,7 +122,7 @@ async def test_give_feedback_opens_a_dialog_prefilled_with_the_message_as_plain_
     assert "<p>" not in str(content) and "&amp;" not in str(content) and "<at" not in str(content)
 
     (opened,) = seen.opened
-    assert opened["actor"] == "Alex Wilber" and opened["command_id"] == "giveFeedback"
+    assert opened["actor"] == "Alex Wilber" and opened["command_id"] == "plumbingFeedback"
     assert opened["data"] == {}, "nothing is submitted while the dialog opens"
     quote = opened["message"]
     assert (quote.text, quote.author_name) == (QUOTE, "Adele Vance")
@@ -134,7 +135,7 @@ async def test_the_quote_is_taken_from_whatever_message_the_command_was_run_on(
     alex: TeamsUser, adele: TeamsUser, seen: Seen
 ) -> None:
     html = "<div><div>Release notes:<br>fixed A &amp; B</div>\n<div>&lt;b&gt;not bold&lt;/b&gt;</div></div>"
-    dialog = await alex.open_message_action("giveFeedback", adele.message(html))
+    dialog = await alex.open_message_action("plumbingFeedback", adele.message(html))
     assert dialog.card.inputs()["evidence"]["value"] == "Release notes:\nfixed A & B\n<b>not bold</b>"
 
 
@@ -144,13 +145,13 @@ async def test_the_quote_is_taken_from_whatever_message_the_command_was_run_on(
 async def test_submitting_hands_the_dialog_data_and_the_quote_to_the_handler(
     alex: TeamsUser, adele: TeamsUser, seen: Seen
 ) -> None:
-    dialog = await alex.open_message_action("giveFeedback", adele.message())
+    dialog = await alex.open_message_action("plumbingFeedback", adele.message())
 
     done = await alex.submit_message_action(dialog, "Send", inputs={"feedback": "Calm, clear demo."})
 
     assert done.body == {"task": {"type": "message", "value": "Feedback sent to Adele Vance."}}
     (submitted,) = seen.submitted
-    assert submitted["actor"] == "Alex Wilber" and submitted["command_id"] == "giveFeedback"
+    assert submitted["actor"] == "Alex Wilber" and submitted["command_id"] == "plumbingFeedback"
     # Teams merges the inputs into the Action.Submit's data, and sends the message along again.
     assert submitted["data"] == {"requestId": REQUEST_ID, "evidence": QUOTE, "feedback": "Calm, clear demo."}
     assert submitted["message"].text == QUOTE
@@ -159,7 +160,7 @@ async def test_submitting_hands_the_dialog_data_and_the_quote_to_the_handler(
 async def test_a_submit_that_needs_no_words_closes_the_dialog_with_an_empty_body(
     alex: TeamsUser, adele: TeamsUser, seen: Seen
 ) -> None:
-    dialog = await alex.open_message_action("praise", adele.message())
+    dialog = await alex.open_message_action("plumbingPraise", adele.message())
     assert (dialog.title, dialog.body["task"]["value"]["height"]) == ("Praise", "small")
 
     closed = await alex.submit_message_action(dialog, "Praise")
@@ -171,7 +172,7 @@ async def test_a_submit_that_needs_no_words_closes_the_dialog_with_an_empty_body
 async def test_an_empty_submit_shows_the_dialog_again_with_the_message_and_what_was_typed(
     alex: TeamsUser, adele: TeamsUser, seen: Seen
 ) -> None:
-    dialog = await alex.open_message_action("giveFeedback", adele.message())
+    dialog = await alex.open_message_action("plumbingFeedback", adele.message())
 
     again = await alex.submit_message_action(
         dialog, "Send", inputs={"evidence": "the customer loved it", "feedback": "   "}
@@ -204,7 +205,7 @@ async def test_someone_not_in_the_directory_gets_the_not_in_directory_dialog(
 ) -> None:
     stranger = teams.user(aad_object_id="5b0a1d7e-8c4f-4e2a-9b3d-6f1e2a3c4d5e", name="Pat Stranger")
 
-    dialog = await stranger.open_message_action("giveFeedback", adele.message())
+    dialog = await stranger.open_message_action("plumbingFeedback", adele.message())
 
     assert dialog.kind == "continue" and dialog.title == "Give feedback"
     assert "not in Trellis's directory" in dialog.card.text()
