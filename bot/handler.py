@@ -20,12 +20,14 @@ from bot.cards import card_activity, card_invoke_response
 from bot.commands import Command, bot_text, mentions, parse, plain_text
 from bot.conversations import KnownConversations, forget_install, is_personal, needs_saving, remember
 from bot.dedupe import RecentActivities
-from bot.identity import resolve_actor
+from bot.identity import resolve_actor, tenant_of
 from bot.message_extension import INVOKE_NAMES, MessageActions
 from domain.access import Actor
 from domain.clock import Clock
 from domain.errors import DomainError
+from storage import team_channels
 from storage.models import ConversationRef
+from storage.team_channels import SeenChannel
 from storage.uow import read_only, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class TrellisBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        await self._keep_channel(turn_context)
         if activity.value and not (activity.text or "").strip():
             await self._on_submit(turn_context)
             return
@@ -128,10 +131,12 @@ class TrellisBot(TeamsActivityHandler):
         if is_personal(turn_context.activity):
             await self._welcome_once(turn_context)
         else:
+            await self._keep_channel(turn_context, installed=True)
             await self._welcome_team(turn_context)
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         if not is_personal(turn_context.activity):
+            await self._forget_team(turn_context)
             return
         async with unit_of_work(self._sessions) as session:
             actor = await resolve_actor(session, turn_context)
@@ -173,6 +178,29 @@ class TrellisBot(TeamsActivityHandler):
             app_name=APP_NAME, person_name=None, roles=frozenset(), home_url=self._home_url
         )
         await context.send_activity(card_activity(card))
+
+    # --- team channels (where public praise may be posted) ----------------------------------------------
+
+    async def _keep_channel(self, context: TurnContext, *, installed: bool = False) -> None:
+        """Remember the team channel an activity came from; a message writes only when something changed."""
+        seen = _seen_channel(context.activity)
+        if seen is None:
+            return
+        if not installed:
+            async with read_only(self._sessions) as session:
+                if await team_channels.is_current(session, seen=seen):
+                    return
+        async with unit_of_work(self._sessions) as session:
+            await team_channels.remember(session, seen=seen, now=self._clock(), installed=installed)
+
+    async def _forget_team(self, context: TurnContext) -> None:
+        seen = _seen_channel(context.activity)
+        if seen is None:
+            return
+        async with unit_of_work(self._sessions) as session:
+            await team_channels.remove_team(
+                session, team_id=seen.team_id, conversation_id=seen.conversation_id, now=self._clock()
+            )
 
     # --- card actions ----------------------------------------------------------------------------------
 
@@ -266,6 +294,36 @@ async def _claim_welcome(session: AsyncSession, person_id: int, now: Any) -> boo
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def _seen_channel(activity: Activity) -> SeenChannel | None:
+    """What a team channel activity says about its channel; None anywhere else (1:1 and group chats)."""
+    conversation = activity.conversation
+    if conversation is None or conversation.conversation_type != "channel" or not activity.service_url:
+        return None
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team, channel = _object(data.get("team")), _object(data.get("channel"))
+    # A reply in a thread arrives as "19:...@thread.tacv2;messageid=..."; posts go to the channel itself.
+    conversation_id = _string(channel.get("id")) or (conversation.id or "").split(";")[0]
+    if not conversation_id:
+        return None
+    return SeenChannel(
+        conversation_id=conversation_id,
+        service_url=activity.service_url,
+        tenant_id=tenant_of(activity),
+        bot_id=activity.recipient.id if activity.recipient else None,
+        team_id=_string(team.get("id")),
+        team_name=_string(team.get("name")),
+        channel_name=_string(channel.get("name")),
+    )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _role_names(actor: Actor) -> frozenset[str]:

@@ -1,7 +1,9 @@
-"""Praise in Teams chat: `praise @Name <text>` and the praise form (a badge, public or private).
+"""Praise in Teams chat: `praise @Name <text>` and the praise form (a badge, public or private, and a
+channel the bot is installed in to post it in too).
 
-The receiver is told with a praise card through the outbox, written in the same transaction as the
-praise; a refusal writes nothing.
+The receiver is told with a praise card, and the chosen channel gets one, through the outbox, written in
+the same transaction as the praise; a refusal writes nothing. After the channel post the sender records
+its activity id on the praise (record_channel_post).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from adaptive_cards import praise as cards
 from adaptive_cards.payloads import PayloadError
 from bot import people
@@ -17,10 +21,12 @@ from bot.actions import ActionContext, ActionRouter, CommandContext
 from domain.errors import DomainError
 from domain.people_lookup import PersonMatch
 from domain.performance import recognition
-from domain.performance.recognition_views import PraiseView
-from storage import outbox
+from domain.performance.recognition_views import ChannelTarget, PraiseView
+from storage import outbox, team_channels
+from storage.team_channels import KnownChannel
 
 Card = dict[str, Any]
+KIND_CHANNEL_POST = "praise.channel"
 
 
 def register(router: ActionRouter) -> None:
@@ -51,8 +57,9 @@ async def _give_praise(ctx: ActionContext) -> Card:
     person = await people.person_by_id(ctx, cards.parse_person_id(ctx.data, command="praise"))
     # Every active badge parses, so an official one forged into the form meets the service's refusal.
     badges = await recognition.list_badges(ctx.session, actor=ctx.actor)
+    channels = {c.id: c for c in await team_channels.active(ctx.session, tenant_id=ctx.actor.tenant_id)}
     try:
-        form = cards.parse_praise_form(ctx.data, [b.id for b in badges])
+        form = cards.parse_praise_form(ctx.data, [b.id for b in badges], list(channels))
         async with ctx.session.begin_nested():
             view = await recognition.give_praise(
                 ctx.session,
@@ -60,7 +67,8 @@ async def _give_praise(ctx: ActionContext) -> Card:
                 receiver_id=person.id,
                 text=form.text,
                 badge_id=form.badge_id,
-                private=form.private,
+                private=form.private,  # private with a channel: the service refuses, nothing is written
+                channel=_target(channels[form.channel_id]) if form.channel_id is not None else None,
                 now=ctx.now,
                 client_request_id=request_id,
             )
@@ -69,6 +77,7 @@ async def _give_praise(ctx: ActionContext) -> Card:
             ctx, person, request_id=request_id, notice=people.refused(error), values=ctx.data
         )
     await _tell_receiver(ctx, view)
+    await _post_to_channel(ctx, view)
     return cards.praise_card(view, sent=True)
 
 
@@ -81,6 +90,10 @@ async def _praise_form(
     values: Mapping[str, Any] | None = None,
 ) -> Card:
     badges = await recognition.list_badges(ctx.session, actor=ctx.actor)
+    channels = [
+        cards.ChannelOption(c.id, _channel_title(c))
+        for c in await team_channels.active(ctx.session, tenant_id=ctx.actor.tenant_id)
+    ]
     return cards.praise_form_card(
         person_id=person.id,
         person_name=person.display_name,
@@ -88,6 +101,7 @@ async def _praise_form(
         request_id=request_id,
         notice=notice,
         values=values,
+        channels=sorted(channels, key=lambda c: c.title.casefold()),
     )
 
 
@@ -102,3 +116,38 @@ async def _tell_receiver(ctx: ActionContext | CommandContext, view: PraiseView) 
         now=ctx.now,
         dedupe_key=f"praise:{view.id}:{view.receiver_id}",
     )
+
+
+async def _post_to_channel(ctx: ActionContext, view: PraiseView) -> None:
+    if view.already_submitted or view.channel is None or view.private:
+        return
+    await outbox.enqueue(
+        ctx.session,
+        kind=KIND_CHANNEL_POST,
+        conversation_id=view.channel.conversation_id,
+        payload={
+            "card": cards.channel_praise_card(view),
+            "summary": cards.channel_summary(view),
+            "praise_id": view.id,
+        },
+        now=ctx.now,
+        dedupe_key=f"praise:{view.id}:channel",
+    )
+
+
+async def record_channel_post(session: AsyncSession, message: outbox.Claimed, activity_id: str) -> None:
+    """After the sender posted a praise card in its channel: remember the post on the praise."""
+    praise_id = message.payload.get("praise_id")
+    if isinstance(praise_id, int):
+        await recognition.record_posted(session, praise_id=praise_id, activity_id=activity_id)
+
+
+def _target(channel: KnownChannel) -> ChannelTarget:
+    return ChannelTarget(channel.conversation_id, channel.service_url)
+
+
+def _channel_title(channel: KnownChannel) -> str:
+    """How the form names a channel: Team / Channel (Teams never names General, but its id is the team's)."""
+    name = channel.channel_name or ("General" if channel.conversation_id == channel.team_id else None)
+    team = channel.team_name or "A team"
+    return f"{team} / {name}" if name else team

@@ -49,6 +49,8 @@ class BotRuntime:
 
 
 BOT = web.AppKey("trellis.bot", BotRuntime)
+# What to record once an outbox message of a kind went out (the activity id Teams gave it).
+AFTER_SEND = {praise.KIND_CHANNEL_POST: praise.record_channel_post}
 
 
 def mount(
@@ -75,7 +77,8 @@ def mount(
         hr_contact=settings.hr_contact,
     )
     adapter = TrellisAdapter(auth)
-    runtime = BotRuntime(adapter, bot, router, OutboxSender(sessions=sessions, pool=auth.pool, clock=clock))
+    sender = OutboxSender(sessions=sessions, pool=auth.pool, clock=clock, after_send=AFTER_SEND)
+    runtime = BotRuntime(adapter, bot, router, sender)
     app[BOT] = runtime
 
     async def messages(request: web.Request) -> web.Response:

@@ -544,3 +544,27 @@ class Praise(Base):
     channel_activity_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+# --- where the bot is installed ----------------------------------------------------------------------------
+
+
+class TeamChannel(Base):
+    """A team channel the bot is installed in: where public praise may be posted. Rows are kept when the
+    bot is removed (removed_at), so a reinstall brings the same channel back."""
+
+    __tablename__ = "team_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The channel's thread id (19:...@thread.tacv2): a POST there starts a new post in the channel.
+    conversation_id: Mapped[str] = mapped_column(String(512), unique=True)
+    service_url: Mapped[str] = mapped_column(String(512))
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    bot_id: Mapped[str | None] = mapped_column(String(128))
+    team_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    team_name: Mapped[str | None] = mapped_column(String(256))
+    # Teams names a channel only for some events, and never the General channel.
+    channel_name: Mapped[str | None] = mapped_column(String(256))
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

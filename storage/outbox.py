@@ -4,6 +4,9 @@ Claims are leases: a worker marks rows as its own until `claimed_until`; a worke
 lease and the rows become claimable again. On PostgreSQL several processes claim at once without
 waiting on each other (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time, so the claiming
 UPDATE is atomic there by construction.
+
+A message goes to a person (their 1:1 chat, person_id) or to a conversation the bot is installed in (a
+team channel, named in the payload under CONVERSATION), never both.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from storage.models import OutboxMessage
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 MAX_ATTEMPTS = 8
+# The payload key naming a conversation to post in: {"id": conversation id}. The sender finds where and
+# whether it may still post there (storage/team_channels.py), so a stale address is never used.
+CONVERSATION = "conversation"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,13 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
 
+    @property
+    def conversation_id(self) -> str | None:
+        """The conversation the message is posted in, when it is not for a person."""
+        target = self.payload.get(CONVERSATION)
+        found = target.get("id") if isinstance(target, dict) else None
+        return found if isinstance(found, str) and found else None
+
 
 async def enqueue(
     session: AsyncSession,
@@ -43,10 +56,16 @@ async def enqueue(
     payload: dict[str, Any],
     now: datetime,
     person_id: int | None = None,
+    conversation_id: str | None = None,
     dedupe_key: str | None = None,
     available_at: datetime | None = None,
 ) -> None:
-    """Add a message in the caller's transaction; a repeated dedupe_key is silently ignored."""
+    """Add a message in the caller's transaction, for a person or a conversation (a team channel); a
+    repeated dedupe_key is silently ignored."""
+    if conversation_id is not None:
+        if person_id is not None or not conversation_id:
+            raise ValueError("a message goes to a person or to a conversation, not both")
+        payload = {**payload, CONVERSATION: {"id": conversation_id}}
     values = {
         "kind": kind,
         "payload": payload,

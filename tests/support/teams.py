@@ -139,6 +139,30 @@ class TeamsClient:
         await validate_card(card, self.validator)
 
 
+@dataclass(frozen=True)
+class TeamsChannel:
+    """A channel of a team, as Teams names it in activities: the General channel's id is the team's id,
+    and Teams sends a channel's name only for channels other than General."""
+
+    team_id: str
+    team_name: str
+    channel_id: str | None = None  # None: the team's General channel
+    channel_name: str | None = None
+    aad_group_id: str = "7d2b6f0e-4c3a-4b1e-9f8d-1a2b3c4d5e6f"
+
+    @property
+    def conversation_id(self) -> str:
+        """The channel's conversation id: where a new post in it goes."""
+        return self.channel_id or self.team_id
+
+    def channel_data(self) -> dict[str, Any]:
+        channel: dict[str, Any] = {"id": self.conversation_id}
+        if self.channel_name is not None:
+            channel["name"] = self.channel_name
+        team = {"aadGroupId": self.aad_group_id, "name": self.team_name, "id": self.team_id}
+        return {"channel": channel, "team": team}
+
+
 @dataclass
 class TeamsUser:
     """A person in their 1:1 chat with the bot."""
@@ -213,6 +237,46 @@ class TeamsUser:
         activity = self.activity("installation_update_personal")
         activity["action"] = "remove"
         _, replies = await self.send(activity)
+        return replies
+
+    # --- team channels -----------------------------------------------------------------------------
+
+    def in_channel(self, template: str, channel: TeamsChannel, **overrides: Any) -> dict[str, Any]:
+        """A Teams activity from this person in a team channel, with the channelData Teams sends there."""
+        activity = self.activity(template, **overrides)
+        activity["conversation"] = {
+            "isGroup": True,
+            "conversationType": "channel",
+            "tenantId": self.client.tenant_id,
+            "id": channel.conversation_id,
+        }
+        tenant = {"id": self.client.tenant_id}
+        activity["channelData"] = {**activity["channelData"], **channel.channel_data(), "tenant": tenant}
+        if "settings" in activity["channelData"]:
+            activity["channelData"]["settings"] = {"selectedChannel": {"id": channel.conversation_id}}
+        return activity
+
+    async def install_in_team(self, channel: TeamsChannel) -> list[Reply]:
+        """Add the app to the channel's team: Teams sends installationUpdate in the channel."""
+        _, replies = await self.send(self.in_channel("installation_update_team", channel))
+        return replies
+
+    async def remove_from_team(self, channel: TeamsChannel) -> list[Reply]:
+        activity = self.in_channel("installation_update_team", channel)
+        activity["action"] = "remove"
+        _, replies = await self.send(activity)
+        return replies
+
+    async def say_in_channel(self, channel: TeamsChannel, text: str, *, thread: bool = False) -> list[Reply]:
+        """Post in the channel, @mentioning the bot as channels require; `thread`: as a reply in a thread,
+        whose conversation id Teams suffixes with the thread's root message id."""
+        tag = "<at>Trellis</at>"
+        mention = {"type": "mention", "text": tag, "mentioned": {"id": BOT_ID, "name": "Trellis"}}
+        activity = self.in_channel("message_personal", channel, text=f"{tag} {text}", entities=[mention])
+        if thread:
+            activity["conversation"]["id"] = f"{channel.conversation_id};messageid={activity['id']}"
+        response, replies = await self.send(activity)
+        assert response.status in (200, 201), f"bot endpoint answered {response.status}"
         return replies
 
     # --- message actions ("..." on a message → an action command) -------------------------------------
