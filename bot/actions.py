@@ -137,6 +137,11 @@ class ActionRouter:
                 return found, " ".join(words[size:])
         return None
 
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """Every registered command phrase, in the order registered."""
+        return tuple(self._commands)
+
     def message_action(
         self,
         command_id: str,

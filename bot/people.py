@@ -30,6 +30,7 @@ class SeveralMatches:
 
 Found = PersonMatch | NoMatch | SeveralMatches
 Card = dict[str, Any]
+FULL_NAME_WORDS = 4  # the longest name typed without @ that is looked up whole
 
 
 async def named_person(ctx: CommandContext, typed: str) -> Found | None:
@@ -82,7 +83,9 @@ def detail(person: PersonMatch) -> str | None:
 async def recipient(ctx: CommandContext, *, command: str) -> tuple[PersonMatch, str] | Card:
     """The colleague the command names and the text after the name, or a card saying what went wrong."""
     typed, text = _split(ctx, command)
-    found = await named_person(ctx, typed)
+    whole = await _full_name_typed(ctx)
+    found = whole[0] if whole else await named_person(ctx, typed)
+    text = whole[1] if whole else text
     if found is None:
         raise PayloadError(f"Say who it's for: type “{command} @Name” and what you want to say.")
     if not isinstance(found, PersonMatch):
@@ -90,6 +93,21 @@ async def recipient(ctx: CommandContext, *, command: str) -> tuple[PersonMatch, 
     if found.id == ctx.actor.person_id:
         raise PayloadError(f"{command.capitalize()} is for someone else: you can't {command} yourself.")
     return found, text
+
+
+async def _full_name_typed(ctx: CommandContext) -> tuple[PersonMatch, str] | None:
+    """Someone's whole name typed without @ ("feedback Adele Vance great demo"): the person and the rest.
+
+    Without it the first word alone would be the name and "Vance great demo" the text."""
+    words = ctx.args.split()
+    if ctx.mentions or len(words) < 2:
+        return None
+    for size in range(min(FULL_NAME_WORDS, len(words)), 1, -1):
+        typed = " ".join(words[:size]).lstrip("@")
+        found = await person_called(ctx, typed)
+        if isinstance(found, PersonMatch) and found.display_name.casefold() == typed.casefold():
+            return found, " ".join(words[size:])
+    return None
 
 
 def _split(ctx: CommandContext, command: str) -> tuple[str, str]:

@@ -243,3 +243,13 @@ async def test_a_badge_on_the_form_and_an_official_one_refused(
     [card] = await delivered(trellis, connector, adele, mark)
     assert "🤝 Team player" in card.texts() and "Great teamwork" in card.texts()
     assert await rows(sessions, Praise) == 1
+
+
+@pytest.mark.usefixtures("chatting")
+async def test_a_whole_name_typed_without_at_is_the_name_not_the_start_of_the_text(
+    adele: TeamsUser, isaiah: TeamsUser, sessions
+) -> None:
+    [reply] = await isaiah.say("feedback Adele Vance great demo")
+    assert "Feedback sent" in reply.card.text() and "great demo" in reply.card.texts()
+    async with sessions() as session:
+        assert await session.scalar(select(Feedback.text)) == "great demo"
