@@ -33,6 +33,7 @@ from adaptive_cards.person_forms import (
     notice_block,
     parse_person_id,
     parse_request_id,
+    quote_block,
     refill,
 )
 from domain.performance.feedback_views import (
@@ -56,8 +57,6 @@ TAGS = "tags"
 TAGS_LABEL = "Tags (optional, comma separated; rate one from 1 to 5 with a colon)"
 TAGS_PLACEHOLDER = "e.g. communication:4, ownership"
 TAGS_INPUT_MAX = TAGS_MAX * (TAG_MAX + 3)  # room for ", " and a ":4" on each
-
-QUOTE_SHOWN = 500  # the stored quote may be longer; the card shows its start
 
 # Anonymous feedback only pools answers to a request, so the give form offers the other three.
 FORM_VISIBILITIES = (
@@ -253,13 +252,6 @@ def feedback_for_manager_card(view: FeedbackView) -> Element:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def quote_block(quote: str | None) -> list[Element]:
-    """The message the feedback was given on (evidence), when it was given from one."""
-    if not quote:
-        return []
-    return [text("About this message:", subtle=True), plain_text(truncate(quote, QUOTE_SHOWN), subtle=True)]
 
 
 def tags_line(tags: Sequence[TagView]) -> list[Element]:

@@ -18,6 +18,7 @@ TEXT = "text"
 REQUEST_ID_PATTERN = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
 _ID_MAX = 2**63 - 1
 NAME_SHOWN = 60
+QUOTE_SHOWN = 500  # a stored quote may be longer; cards show its start
 OUT_OF_DATE = "This card is out of date or incomplete. Type “{command} @Name” for a fresh one."
 
 
@@ -72,3 +73,10 @@ def refill(values: Mapping[str, Any], key: str) -> str | None:
     # Only text goes back into a form: a forged non-string value must not break the card.
     value = values.get(key)
     return truncate(value, 4000) if isinstance(value, str) else None
+
+
+def quote_block(quote: str | None) -> list[Element]:
+    """The message the feedback was given on (evidence), when it was given from one."""
+    if not quote:
+        return []
+    return [text("About this message:", subtle=True), plain_text(truncate(quote, QUOTE_SHOWN), subtle=True)]

@@ -34,6 +34,7 @@ from adaptive_cards.person_forms import (
     notice_block,
     parse_person_id,
     parse_request_id,
+    quote_block,
     refill,
 )
 from domain.performance.recognition_views import PRAISE_MAX, BadgeView, PraiseView
@@ -58,6 +59,16 @@ class ChannelOption:
 
 
 @dataclass(frozen=True)
+class PraiseInputs:
+    """What a person chose on any praise form (the chat form or the message action's dialog)."""
+
+    text: str
+    badge_id: int | None
+    private: bool
+    channel_id: int | None
+
+
+@dataclass(frozen=True)
 class PraiseForm:
     """A submitted praise form."""
 
@@ -74,14 +85,27 @@ def parse_praise_form(
 ) -> PraiseForm:
     """The praise form's values; the badge and the channel must be among the ids the form may offer
     (`badge_ids`, `channel_ids`). Without a channel input nothing is posted."""
-    badge = require_choice(data, BADGE, label="Badge", choices=[NO_BADGE, *map(str, badge_ids)])
-    shown = require_choice(data, PRIVATE, label="Who may see it", choices=[PUBLIC, PRIVATELY])
+    inputs = parse_praise_inputs(data, badge_ids, channel_ids)
     return PraiseForm(
         receiver_id=parse_person_id(data, command="praise"),
+        text=inputs.text,
+        badge_id=inputs.badge_id,
+        private=inputs.private,
+        request_id=parse_request_id(data, command="praise"),
+        channel_id=inputs.channel_id,
+    )
+
+
+def parse_praise_inputs(
+    data: Mapping[str, Any], badge_ids: Sequence[int], channel_ids: Sequence[int] = ()
+) -> PraiseInputs:
+    """What praise_inputs asked: the text, a badge, public or private, and a channel to post it in."""
+    badge = require_choice(data, BADGE, label="Badge", choices=[NO_BADGE, *map(str, badge_ids)])
+    shown = require_choice(data, PRIVATE, label="Who may see it", choices=[PUBLIC, PRIVATELY])
+    return PraiseInputs(
         text=require_text(data, TEXT, label="Your praise", max_len=PRAISE_MAX),
         badge_id=None if badge == NO_BADGE else int(badge),
         private=shown == PRIVATELY,
-        request_id=parse_request_id(data, command="praise"),
         channel_id=_channel_choice(data, channel_ids),
     )
 
@@ -111,12 +135,24 @@ def praise_form_card(
 ) -> Element:
     """The praise form: text, a badge among those the giver may give, public or private, and a channel
     to post it in when the bot is installed in any."""
-    values = values or {}
-    badge_choices = [("No badge", NO_BADGE)] + [(_badge_title(b), str(b.id)) for b in badges]
     body = [
         heading("Praise"),
         rich_text("For ", text_run(truncate(person_name, NAME_SHOWN), weight="Bolder")),
         *notice_block(notice),
+        *praise_inputs(badges, values or {}, channels),
+    ]
+    data = {PERSON_ID: person_id, REQUEST_ID: request_id}
+    return card(
+        body, [execute("Send praise", VERB_GIVE_PRAISE, data, style="positive", submit_fallback=True)]
+    )
+
+
+def praise_inputs(
+    badges: Sequence[BadgeView], values: Mapping[str, Any], channels: Sequence[ChannelOption] = ()
+) -> list[Element]:
+    """The text, badge, who-may-see-it and channel inputs of a praise form (refilled from `values`)."""
+    badge_choices = [("No badge", NO_BADGE)] + [(_badge_title(b), str(b.id)) for b in badges]
+    return [
         input_text(
             TEXT,
             "Your praise",
@@ -137,10 +173,6 @@ def praise_form_card(
         ),
         *_channel_input(channels, values),
     ]
-    data = {PERSON_ID: person_id, REQUEST_ID: request_id}
-    return card(
-        body, [execute("Send praise", VERB_GIVE_PRAISE, data, style="positive", submit_fallback=True)]
-    )
 
 
 def _channel_input(channels: Sequence[ChannelOption], values: Mapping[str, Any]) -> list[Element]:
@@ -191,6 +223,7 @@ def _praise_body(view: PraiseView, title: str) -> list[Element]:
         )
     )
     body.append(container([plain_text(view.text)], style="emphasis"))
+    body.extend(quote_block(view.quote))
     return body
 
 

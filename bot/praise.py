@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adaptive_cards import praise as cards
 from adaptive_cards.payloads import PayloadError
 from bot import people
-from bot.actions import ActionContext, ActionRouter, CommandContext
+from bot.actions import ActionContext, ActionRouter, CommandContext, MessageActionContext
 from domain.errors import DomainError
 from domain.people_lookup import PersonMatch
 from domain.performance import recognition
@@ -27,6 +27,7 @@ from storage.team_channels import KnownChannel
 
 Card = dict[str, Any]
 KIND_CHANNEL_POST = "praise.channel"
+AnyContext = ActionContext | CommandContext | MessageActionContext
 
 
 def register(router: ActionRouter) -> None:
@@ -47,7 +48,7 @@ async def _praise_command(ctx: CommandContext) -> Card:
         view = await recognition.give_praise(
             ctx.session, actor=ctx.actor, receiver_id=person.id, text=text, now=ctx.now
         )
-    await _tell_receiver(ctx, view)
+    await tell_receiver(ctx, view)
     return cards.praise_card(view, sent=True)
 
 
@@ -57,7 +58,7 @@ async def _give_praise(ctx: ActionContext) -> Card:
     person = await people.person_by_id(ctx, cards.parse_person_id(ctx.data, command="praise"))
     # Every active badge parses, so an official one forged into the form meets the service's refusal.
     badges = await recognition.list_badges(ctx.session, actor=ctx.actor)
-    channels = {c.id: c for c in await team_channels.active(ctx.session, tenant_id=ctx.actor.tenant_id)}
+    channels = await active_channels(ctx)
     try:
         form = cards.parse_praise_form(ctx.data, [b.id for b in badges], list(channels))
         async with ctx.session.begin_nested():
@@ -68,7 +69,7 @@ async def _give_praise(ctx: ActionContext) -> Card:
                 text=form.text,
                 badge_id=form.badge_id,
                 private=form.private,  # private with a channel: the service refuses, nothing is written
-                channel=_target(channels[form.channel_id]) if form.channel_id is not None else None,
+                channel=channel_target(channels[form.channel_id]) if form.channel_id is not None else None,
                 now=ctx.now,
                 client_request_id=request_id,
             )
@@ -76,8 +77,8 @@ async def _give_praise(ctx: ActionContext) -> Card:
         return await _praise_form(
             ctx, person, request_id=request_id, notice=people.refused(error), values=ctx.data
         )
-    await _tell_receiver(ctx, view)
-    await _post_to_channel(ctx, view)
+    await tell_receiver(ctx, view)
+    await post_to_channel(ctx, view)
     return cards.praise_card(view, sent=True)
 
 
@@ -90,10 +91,6 @@ async def _praise_form(
     values: Mapping[str, Any] | None = None,
 ) -> Card:
     badges = await recognition.list_badges(ctx.session, actor=ctx.actor)
-    channels = [
-        cards.ChannelOption(c.id, _channel_title(c))
-        for c in await team_channels.active(ctx.session, tenant_id=ctx.actor.tenant_id)
-    ]
     return cards.praise_form_card(
         person_id=person.id,
         person_name=person.display_name,
@@ -101,11 +98,11 @@ async def _praise_form(
         request_id=request_id,
         notice=notice,
         values=values,
-        channels=sorted(channels, key=lambda c: c.title.casefold()),
+        channels=channel_options(await active_channels(ctx)),
     )
 
 
-async def _tell_receiver(ctx: ActionContext | CommandContext, view: PraiseView) -> None:
+async def tell_receiver(ctx: AnyContext, view: PraiseView) -> None:
     if view.already_submitted:
         return
     await outbox.enqueue(
@@ -118,7 +115,7 @@ async def _tell_receiver(ctx: ActionContext | CommandContext, view: PraiseView) 
     )
 
 
-async def _post_to_channel(ctx: ActionContext, view: PraiseView) -> None:
+async def post_to_channel(ctx: AnyContext, view: PraiseView) -> None:
     if view.already_submitted or view.channel is None or view.private:
         return
     await outbox.enqueue(
@@ -142,11 +139,22 @@ async def record_channel_post(session: AsyncSession, message: outbox.Claimed, ac
         await recognition.record_posted(session, praise_id=praise_id, activity_id=activity_id)
 
 
-def _target(channel: KnownChannel) -> ChannelTarget:
+async def active_channels(ctx: AnyContext) -> dict[int, KnownChannel]:
+    """The channels of the actor's tenant the bot is installed in, by id."""
+    return {c.id: c for c in await team_channels.active(ctx.session, tenant_id=ctx.actor.tenant_id)}
+
+
+def channel_options(channels: dict[int, KnownChannel]) -> list[cards.ChannelOption]:
+    """The channels as a form offers them, by name."""
+    options = [cards.ChannelOption(c.id, channel_title(c)) for c in channels.values()]
+    return sorted(options, key=lambda c: c.title.casefold())
+
+
+def channel_target(channel: KnownChannel) -> ChannelTarget:
     return ChannelTarget(channel.conversation_id, channel.service_url)
 
 
-def _channel_title(channel: KnownChannel) -> str:
+def channel_title(channel: KnownChannel) -> str:
     """How the form names a channel: Team / Channel (Teams never names General, but its id is the team's)."""
     name = channel.channel_name or ("General" if channel.conversation_id == channel.team_id else None)
     team = channel.team_name or "A team"

@@ -19,3 +19,12 @@ def required_text(value: str | None, limit: int, what: str) -> str:
     if text is None:
         raise Invalid(f"{what} is empty: write something first.")
     return text
+
+
+def quoted_text(value: str | None, limit: int) -> str | None:
+    """A quoted message kept as evidence: trimmed, and cut (not refused) past the limit, since the person
+    quoting it didn't type it."""
+    text = (value or "").strip()
+    if len(text) > limit:
+        return text[: limit - 1] + "…"
+    return text or None

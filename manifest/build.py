@@ -78,9 +78,7 @@ MESSAGE_ACTIONS: tuple[MessageAction, ...] = (
 )
 
 # What a built package offers: Teams would show these on every message, so only those the bot answers.
-OFFERED_MESSAGE_ACTIONS: tuple[MessageAction, ...] = tuple(
-    a for a in MESSAGE_ACTIONS if a.id == "giveFeedback"
-)
+OFFERED_MESSAGE_ACTIONS: tuple[MessageAction, ...] = MESSAGE_ACTIONS
 
 SHORT_DESCRIPTION = "Goals, feedback, check-ins and reviews, plus talent and succession planning."
 FULL_DESCRIPTION = (

@@ -542,6 +542,8 @@ class Praise(Base):
     channel_conversation_id: Mapped[str | None] = mapped_column(String(512))
     channel_service_url: Mapped[str | None] = mapped_column(String(512))
     channel_activity_id: Mapped[str | None] = mapped_column(String(128))
+    # Evidence: the text of the Teams message the praise was given from (the message extension).
+    quote: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 

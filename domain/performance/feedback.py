@@ -76,7 +76,7 @@ from domain.performance.feedback_views import (
     TagInput,
     TagView,
 )
-from domain.text import required_text
+from domain.text import quoted_text, required_text
 from storage.models import Feedback, FeedbackRequest, FeedbackRequestAsk, FeedbackTag, Person
 
 PLAN_LIMIT = 200
@@ -451,7 +451,7 @@ def _feedback_row(
         recipient_id=recipient_id,
         text=required_text(text, FEEDBACK_MAX, "The feedback"),
         visibility=visibility.value,
-        quote=_quote(quote),
+        quote=quoted_text(quote, QUOTE_MAX),
         created_at=now,
         client_request_id=_client_id(client_request_id),
         tags=[FeedbackTag(tag=t.tag, rating=t.rating) for t in _tags(tags)],
@@ -486,13 +486,6 @@ def _tags(tags: Sequence[TagInput]) -> list[TagInput]:
         seen.add(tag.casefold())
         clean.append(TagInput(tag, given.rating))
     return clean
-
-
-def _quote(value: str | None) -> str | None:
-    text = (value or "").strip()
-    if len(text) > QUOTE_MAX:
-        return text[: QUOTE_MAX - 1] + "…"
-    return text or None
 
 
 def _client_id(value: str | None) -> str | None:

@@ -31,11 +31,12 @@ from domain.performance.recognition_views import (
     BADGE_EMOJI_MAX,
     BADGE_NAME_MAX,
     PRAISE_MAX,
+    QUOTE_MAX,
     BadgeView,
     ChannelTarget,
     PraiseView,
 )
-from domain.text import optional_text, required_text
+from domain.text import optional_text, quoted_text, required_text
 from storage.models import Badge, Person, Praise
 
 CLIENT_ID_MAX = 64
@@ -110,6 +111,7 @@ async def give_praise(
     badge_id: int | None = None,
     private: bool = False,
     channel: ChannelTarget | None = None,
+    quote: str | None = None,
     client_request_id: str | None = None,
 ) -> PraiseView:
     """Praise a colleague, with a badge or not; the same client_request_id again returns the first praise."""
@@ -124,6 +126,7 @@ async def give_praise(
         receiver_id=receiver_id,
         text=required_text(text, PRAISE_MAX, "The praise"),
         private=bool(private),
+        quote=quoted_text(quote, QUOTE_MAX),
         created_at=now,
         client_request_id=_client_id(client_request_id),
         channel_conversation_id=channel.conversation_id if channel else None,
@@ -268,6 +271,7 @@ async def _views(session: AsyncSession, actor: Actor, rows: list[Praise]) -> lis
             if p.channel_conversation_id
             else None,
             posted=p.channel_activity_id is not None,
+            quote=p.quote,
         )
         for p in rows
     ]

@@ -9,6 +9,7 @@ BADGE_NAME_MAX = 60
 BADGE_EMOJI_MAX = 16
 BADGE_DESCRIPTION_MAX = 500
 PRAISE_MAX = 1000
+QUOTE_MAX = 2000  # a longer quoted message is cut, not refused
 
 
 @dataclass(frozen=True)
@@ -43,4 +44,5 @@ class PraiseView:
     created_at: datetime
     channel: ChannelTarget | None  # where to post the praise card (public praise only)
     posted: bool  # the card was posted there
+    quote: str | None = None  # the message it was given from (evidence)
     already_submitted: bool = False  # this answer is to a second submit: nothing was written

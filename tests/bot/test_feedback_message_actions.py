@@ -1,6 +1,6 @@
-"""Give feedback from a message ("..." → Give feedback), as Teams sends it, over HTTP: a dialog about the
-message's author with the message quoted, feedback stored with that quote as evidence, and the same
-notices as from the feedback command.
+"""Give feedback or praise from a message ("..." → Give feedback / Praise), as Teams sends it, over HTTP:
+a dialog about the message's author with the message quoted, stored with that quote as evidence, and the
+same notices as from the feedback and praise commands.
 
 Adele Vance's recorded message (tests/fixtures/activities) thanks Isaiah for a demo; Alex Wilber is her
 manager.
@@ -8,12 +8,17 @@ manager.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
 from bot.routes import BOT
+from domain.access import load_actor
+from domain.performance import recognition
 from storage import demo
-from storage.models import Feedback
+from storage.models import Feedback, Person, Praise
+from storage.uow import unit_of_work
 from tests.support.teams import Card, TeamsClient, TeamsUser
 
 pytestmark = pytest.mark.usefixtures("demo_org")
@@ -120,3 +125,45 @@ async def test_on_ones_own_message_nobody_is_prefilled(adele: TeamsUser, session
     assert "value" not in dialog.card.inputs()["person"]
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+# --- praise ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("chatting")
+async def test_praise_from_a_message_keeps_the_quote_and_offers_only_badges_one_may_give(
+    adele: TeamsUser, isaiah: TeamsUser, trellis, connector, sessions
+) -> None:
+    async with unit_of_work(sessions) as session:
+        megan = await load_actor(
+            session,
+            await session.scalar(select(Person.id).where(Person.aad_object_id == demo.MEGAN.aad_object_id)),
+        )
+        now = datetime.now(UTC)
+        kind = await recognition.define_badge(session, actor=megan, name="Kindness", emoji="💛", now=now)
+        award = await recognition.define_badge(session, actor=megan, name="Award", official=True, now=now)
+
+    dialog = await isaiah.open_message_action("praise", adele.message())
+    assert dialog.title == "Praise" and dialog.card.inputs()["person"]["value"] == "Adele Vance"
+    offered = {c["value"] for c in dialog.card.inputs()["badge"]["choices"]}
+    assert str(kind.id) in offered and str(award.id) not in offered
+    forged = await isaiah.submit_message_action(
+        dialog, "Send praise", inputs={"text": "Thank you", "badge": str(award.id)}
+    )
+    assert "only HR can give it" in forged.card.text()
+    assert await praise_rows(sessions) == []
+
+    mark = len(connector.requests)
+    done = await isaiah.submit_message_action(
+        dialog, "Send praise", inputs={"text": "Thank you for the demo", "badge": str(kind.id)}
+    )
+    assert done.text == "Praise sent to Adele Vance."
+    [row] = await praise_rows(sessions)
+    assert row.quote.startswith(QUOTE_START) and row.text == "Thank you for the demo"
+    [hers] = await delivered(trellis, connector, adele, mark)
+    assert "💛 Kindness" in hers.texts() and any(t.startswith(QUOTE_START) for t in hers.texts())
+
+
+async def praise_rows(sessions) -> list[Praise]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Praise)))
