@@ -66,6 +66,7 @@ STATIC_TABS: tuple[StaticTab, ...] = (
     StaticTab("home", "Home", "/tabs/home"),
     StaticTab("goals", "My goals", "/tabs/goals"),
     StaticTab("alignment", "Alignment", "/tabs/alignment"),
+    StaticTab("feedback", "Feedback", "/tabs/feedback"),
 )
 
 # The message actions the feedback issue brings. Ids are what the bot's router answers

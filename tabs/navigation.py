@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit, urlunsplit
 
 HOME = "/tabs/home"
+FEEDBACK = "/tabs/feedback"
+FEEDBACK_TEAM = "/tabs/feedback/team"
 # Pages a post-sign-in redirect must never land on (they would loop or act).
 _NOT_A_DESTINATION = ("/tabs/signin", "/tabs/session", "/tabs/signout", "/tabs/dev-signin")
 

@@ -19,6 +19,7 @@ from domain.access import actor_for_teams_user
 from domain.clock import Clock, system_clock
 from storage.uow import read_only
 from tabs import sessions as cookies
+from tabs.feedback_pages import mount_feedback
 from tabs.goal_edit import mount_goal_edit
 from tabs.goal_pages import alignment_node, alignment_page, goals_page, team_goals_page, update_key_result
 from tabs.goal_templates import mount_templates
@@ -114,6 +115,7 @@ def mount(
         app.on_cleanup.append(close_people)
     mount_templates(app)
     mount_goal_edit(app)
+    mount_feedback(app)
 
 
 def _file(path: Path) -> Handler:

@@ -222,9 +222,12 @@ def test_message_extension_offers_give_feedback_and_praise_on_any_message(manife
 
 def test_static_tabs_are_chat_home_goals_about(manifest: dict[str, Any]) -> None:
     entity_ids = [tab["entityId"] for tab in manifest["staticTabs"]]
-    assert entity_ids == ["conversations", "home", "goals", "alignment", "about"]
+    assert entity_ids == ["conversations", "home", "goals", "alignment", "feedback", "about"]
     goals = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "goals")
     assert (goals["name"], goals["contentUrl"]) == ("My goals", "https://trellis.example.org/tabs/goals")
+    feedback = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "feedback")
+    assert feedback["name"] == "Feedback"
+    assert feedback["contentUrl"] == "https://trellis.example.org/tabs/feedback"
     assert all(tab["scopes"] == ["personal"] for tab in manifest["staticTabs"])
 
 

@@ -1,0 +1,196 @@
+"""Anonymous feedback, walked through every route as its recipient.
+
+Adele Vance asks four colleagues for feedback; three answer anonymously. What she may learn is the pooled
+answers once there are three, and nothing attributable, ever. Rather than guess where a giver could leak,
+the test compares worlds: Adele reads every bot command and every tab page (each GET route of the running
+app, with every id and person filter that could matter), and
+
+- with two anonymous answers in, everything she reads is identical to before they came in;
+- with three in, everything she reads is identical after the givers are swapped in the database (who
+  wrote which answer is changed, nothing else): so nothing she reads depends on who wrote what.
+
+A manager-only note about her from the same colleagues never appears anywhere she reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from sqlalchemy import select, update
+
+from bot.routes import BOT
+from domain.performance.feedback_views import FeedbackVisibility
+from storage import demo
+from storage.models import Feedback, FeedbackRequestAsk, Person
+from storage.uow import unit_of_work
+from tests.support.teams import Card, TeamsClient, TeamsUser
+from tests.tabs.conftest import browser_like_jar, dev_sign_in
+
+pytestmark = pytest.mark.usefixtures("demo_org")
+
+ANSWERS = ("Slides were too dense", "Great energy with the client", "Answer questions more briefly")
+NOTE = "Private: Adele talks over the client"
+
+
+@pytest.fixture
+def people(teams: TeamsClient) -> dict[str, TeamsUser]:
+    return {
+        p.key: teams.user(aad_object_id=p.aad_object_id, name=p.display_name)
+        for p in (demo.ADELE, demo.ALEX, demo.ISAIAH, demo.PATTI, demo.LYNNE, demo.MEGAN)
+    }
+
+
+@pytest_asyncio.fixture
+async def tab(trellis) -> AsyncIterator[aiohttp.ClientSession]:
+    """Adele, signed in to the tabs of the same running Trellis."""
+    async with aiohttp.ClientSession(
+        trellis.base_url, cookie_jar=browser_like_jar(trellis.base_url)
+    ) as client:
+        await dev_sign_in(client, "employee")
+        yield client
+
+
+async def person_ids(sessions) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(select(Person.aad_object_id, Person.id))
+        by_aad = dict(rows.all())
+    return {
+        p.key: by_aad[p.aad_object_id] for p in (demo.ADELE, demo.ISAIAH, demo.PATTI, demo.LYNNE, demo.ALEX)
+    }
+
+
+_VOLATILE = [
+    (re.compile(r"[0-9a-f]{32}"), "<id>"),  # form request ids (uuid4().hex)
+    (re.compile(r'name="csrf_token" value="[^"]*"'), 'name="csrf_token" value=""'),
+    (re.compile(r'nonce="[^"]*"'), 'nonce=""'),
+]
+
+
+def normalized(text: str) -> str:
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+async def everything_adele_reads(trellis, tab: aiohttp.ClientSession, adele: TeamsUser, ids: dict[str, int]):
+    """Every command's reply and every GET route's page, as Adele; normalized for comparison."""
+    seen: dict[str, str] = {}
+    for phrase in trellis.app[BOT].router.commands:
+        for typed in (phrase, f"{phrase} @Isaiah"):  # a name and no text only opens forms
+            replies = await adele.say(typed)
+            seen[f"bot: {typed}"] = normalized(repr([r.card.content if r.card else r.text for r in replies]))
+    candidates = sorted({str(v) for v in ids.values()} | {str(n) for n in range(1, 12)})
+    static, dynamic = _get_paths(trellis.app, candidates)
+    people_filters = [{key: str(pid)} for pid in ids.values() for key in ("person", "about")]
+    for path, query in [(p, q) for p in static for q in ({}, *people_filters)] + [(p, {}) for p in dynamic]:
+        async with tab.get(path, params=query, allow_redirects=False) as page:
+            seen[f"GET {path} {query}"] = f"{page.status} " + normalized(await page.text())
+    return seen
+
+
+def _get_paths(app, candidates: list[str]) -> tuple[list[str], list[str]]:
+    """The tabs' GET paths: those without parameters, and the others with every candidate id."""
+    static, dynamic = [], []
+    for route in app.router.routes():
+        if route.method != "GET":
+            continue
+        info: dict[str, Any] = route.resource.get_info()
+        if "path" in info:
+            static.append(info["path"])
+        elif "formatter" in info:  # one dynamic part or more: try every candidate id in each
+            formatter = info["formatter"]
+            names = re.findall(r"{(\w+)}", formatter)
+            dynamic += [formatter.format(**{n: value for n in names}) for value in candidates]
+    return _tabs_only(static), _tabs_only(dynamic)
+
+
+def _tabs_only(paths: list[str]) -> list[str]:
+    return [p for p in paths if p.startswith("/tabs") and "static" not in p]
+
+
+async def delivered_to(trellis, connector, user: TeamsUser, since: int) -> list[Card]:
+    await trellis.app[BOT].sender.drain()
+    return [
+        Card(a["content"], r.assigned_id)
+        for r in connector.requests[since:]
+        if r.ok and r.kind == "send" and r.conversation_id == user.conversation_id
+        for a in r.body.get("attachments") or []
+    ]
+
+
+async def swap_givers(sessions, request_id: int) -> None:
+    """Change who wrote which anonymous answer (a rotation), and nothing else."""
+    async with unit_of_work(sessions) as session:
+        rows = list(
+            await session.scalars(
+                select(Feedback).where(Feedback.request_id == request_id).order_by(Feedback.id)
+            )
+        )
+        givers = [r.giver_id for r in rows]
+        rotated = givers[1:] + givers[:1]
+        await session.execute(
+            update(FeedbackRequestAsk)
+            .where(FeedbackRequestAsk.request_id == request_id)
+            .values(answered_feedback_id=None)
+        )
+        for row, giver in zip(rows, rotated, strict=True):
+            row.giver_id = giver
+            await session.flush()
+            await session.execute(
+                update(FeedbackRequestAsk)
+                .where(FeedbackRequestAsk.request_id == request_id, FeedbackRequestAsk.asked_id == giver)
+                .values(answered_feedback_id=row.id)
+            )
+
+
+async def test_no_route_card_or_tab_tells_adele_who_answered_anonymously(
+    trellis, connector, sessions, people, tab
+) -> None:
+    adele, isaiah = people["adele"], people["isaiah"]
+    answerers = [people["isaiah"], people["patti"], people["lynne"]]
+    for user in people.values():
+        await user.say("hi")
+    ids = await person_ids(sessions)
+
+    # A manager-only note about her, from one of the same colleagues.
+    [form] = await isaiah.say("feedback Adele Vance")
+    await isaiah.press("Send feedback", card=form.card, inputs={"text": NOTE, "visibility": "manager_only"})
+
+    mark = len(connector.requests)
+    names = " ".join(f"<at>{u.name}</at>" for u in [*answerers, people["megan"]])
+    await adele.say(f"request feedback from {names} about my demo", mentions=(*answerers, people["megan"]))
+    asks = {u.name: (await delivered_to(trellis, connector, u, mark))[0] for u in answerers}
+    async with sessions() as session:
+        request_id = await session.scalar(select(FeedbackRequestAsk.request_id))
+
+    before = await everything_adele_reads(trellis, tab, adele, ids)
+    mark = len(connector.requests)
+    for user, text in zip(answerers[:2], ANSWERS[:2], strict=True):
+        await user.press(
+            "Send answer",
+            card=asks[user.name],
+            inputs={"text": text, "visibility": str(FeedbackVisibility.ANONYMOUS)},
+        )
+    assert await delivered_to(trellis, connector, adele, mark) == []
+    with_two = await everything_adele_reads(trellis, tab, adele, ids)
+    changed = [key for key in before if before[key] != with_two.get(key)]
+    assert changed == [], f"two anonymous answers changed what Adele reads: {changed}"
+
+    await answerers[2].press(
+        "Send answer", card=asks[answerers[2].name], inputs={"text": ANSWERS[2], "visibility": "anonymous"}
+    )
+    with_three = await everything_adele_reads(trellis, tab, adele, ids)
+    pooled_on = [key for key, body in with_three.items() if all(a in body for a in ANSWERS)]
+    assert any(key.startswith("GET /tabs/feedback") for key in pooled_on), "the pool shows in the tab"
+    assert all(NOTE not in body for body in with_three.values()), "the private note never reaches her"
+
+    await swap_givers(sessions, request_id)
+    swapped = await everything_adele_reads(trellis, tab, adele, ids)
+    differs = [key for key in with_three if with_three[key] != swapped.get(key)]
+    assert differs == [], f"what Adele reads depends on who wrote which answer: {differs}"
+    assert len(with_three) > 40, "the walk covered the bot's commands and the tabs' pages"
