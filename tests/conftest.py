@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
@@ -131,19 +132,26 @@ class RunningTrellis:
         return f"{self.base_url}/api/messages"
 
 
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[RunningTrellis]:
+    """Serve a Trellis app over real HTTP on a free port of 127.0.0.1."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield RunningTrellis(app, f"http://127.0.0.1:{runner.addresses[0][1]}")
+    finally:
+        await runner.cleanup()
+
+
 @pytest_asyncio.fixture
 async def trellis(
     settings: config.Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[RunningTrellis]:
     """Trellis served over real HTTP on a free port, on this test's database transaction."""
-    app = create_app(settings, engine=engine, sessions=sessions, run_sender=False)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield RunningTrellis(app, f"http://127.0.0.1:{port}")
-    await runner.cleanup()
+    async with serving(create_app(settings, engine=engine, sessions=sessions, run_sender=False)) as running:
+        yield running
 
 
 @pytest_asyncio.fixture
@@ -178,3 +186,21 @@ def adele(teams: TeamsClient) -> TeamsUser:
 def megan(teams: TeamsClient) -> TeamsUser:
     """Megan Bowen: HR admin and talent reviewer."""
     return teams.user(aad_object_id=demo.PERSONAS["hr"], name="Megan Bowen")
+
+
+@pytest.fixture
+def isaiah(teams: TeamsClient) -> TeamsUser:
+    """Isaiah Langer: Adele's teammate, also reporting to Alex."""
+    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
+
+
+@pytest.fixture
+def patti(teams: TeamsClient) -> TeamsUser:
+    """Patti Fernandez: an account executive in Sales, outside Alex's line."""
+    return teams.user(aad_object_id=demo.PATTI.aad_object_id, name="Patti Fernandez")
+
+
+@pytest.fixture
+def lynne(teams: TeamsClient) -> TeamsUser:
+    """Lynne Robbins: VP of Engineering, Alex's manager."""
+    return teams.user(aad_object_id=demo.LYNNE.aad_object_id, name="Lynne Robbins")

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from sqlalchemy import func, select, update
 
 from bot.checkins import ScheduleReport, schedule_checkins
@@ -28,7 +27,7 @@ from domain.performance.goals import KeyResultInput
 from storage import demo
 from storage.models import CheckIn, CheckInComment, KeyResultUpdate, Person, TalkingPoint
 from storage.uow import unit_of_work
-from tests.conftest import RunningTrellis
+from tests.conftest import RunningTrellis, serving
 from tests.support.clock import Clock
 from tests.support.teams import Card, TeamsUser
 from trellis.app import create_app
@@ -83,17 +82,8 @@ async def trellis(
         sessions=sessions,
         run_sender=False,
     )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield RunningTrellis(app, f"http://127.0.0.1:{runner.addresses[0][1]}")
-    await runner.cleanup()
-
-
-@pytest.fixture
-def isaiah(teams) -> TeamsUser:
-    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
+    async with serving(app) as running:
+        yield running
 
 
 async def run_pass(trellis: RunningTrellis, sessions, clock: Clock, zone: ZoneInfo = ORG) -> ScheduleReport:

@@ -15,21 +15,16 @@ import pytest
 from sqlalchemy import func, select
 
 from adaptive_cards.elements import SUBMIT_VERB_KEY
-from bot.routes import BOT
 from domain.access import load_actor
 from domain.performance import recognition
 from domain.performance.feedback_views import FEEDBACK_MAX, FeedbackVisibility
 from storage import demo
 from storage.models import Feedback, Person, Praise
 from storage.uow import unit_of_work
-from tests.support.teams import Card, TeamsClient, TeamsUser
+from tests.support.delivery import delivered
+from tests.support.teams import Card, TeamsUser
 
 pytestmark = pytest.mark.usefixtures("demo_org")
-
-
-@pytest.fixture
-def isaiah(teams: TeamsClient) -> TeamsUser:
-    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
 
 
 @pytest.fixture
@@ -37,19 +32,6 @@ async def chatting(demo_org, alex: TeamsUser, adele: TeamsUser, isaiah: TeamsUse
     """Everyone has a 1:1 chat with the bot, where proactive cards go."""
     for user in (alex, adele, isaiah):
         await user.say("hi")
-
-
-async def delivered(trellis, connector, user: TeamsUser, since: int) -> list[Card]:
-    """Drain the outbox, then the cards sent to the person's 1:1 chat since request `since` (validated)."""
-    await trellis.app[BOT].sender.drain()
-    cards = []
-    for record in connector.requests[since:]:
-        if record.ok and record.kind == "send" and record.conversation_id == user.conversation_id:
-            for attachment in record.body.get("attachments") or []:
-                card = Card(attachment["content"], record.assigned_id)
-                await user.client.validate(card.content)
-                cards.append(card)
-    return cards
 
 
 async def rows(sessions, model) -> int:

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.routes import BOT
 from domain.access import load_actor
 from domain.performance import recognition
 from storage import demo
 from storage.models import Feedback, Person, Praise
 from storage.uow import unit_of_work
-from tests.support.teams import Card, TeamsClient, TeamsUser
+from tests.support.delivery import delivered
+from tests.support.teams import TeamsUser
 
 pytestmark = pytest.mark.usefixtures("demo_org")
 
@@ -28,26 +28,9 @@ SCRIPT = 'I typed <script>alert("pwned")</script> into the form and it stayed te
 
 
 @pytest.fixture
-def isaiah(teams: TeamsClient) -> TeamsUser:
-    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
-
-
-@pytest.fixture
 async def chatting(demo_org, alex: TeamsUser, adele: TeamsUser, isaiah: TeamsUser) -> None:
     for user in (alex, adele, isaiah):
         await user.say("hi")
-
-
-async def delivered(trellis, connector, user: TeamsUser, since: int) -> list[Card]:
-    await trellis.app[BOT].sender.drain()
-    cards = []
-    for record in connector.requests[since:]:
-        if record.ok and record.kind == "send" and record.conversation_id == user.conversation_id:
-            for attachment in record.body.get("attachments") or []:
-                card = Card(attachment["content"], record.assigned_id)
-                await user.client.validate(card.content)
-                cards.append(card)
-    return cards
 
 
 async def stored(sessions) -> list[Feedback]:

@@ -13,17 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.feedback_requests import schedule_feedback_requests
-from bot.routes import BOT
 from domain.performance.feedback_views import ANONYMITY_THRESHOLD, FeedbackVisibility
-from storage import demo
 from storage.models import Feedback, FeedbackRequest, FeedbackRequestAsk
-from tests.conftest import RunningTrellis
+from tests.conftest import RunningTrellis, serving
 from tests.support.clock import Clock
-from tests.support.teams import Card, TeamsClient, TeamsUser
+from tests.support.delivery import delivered
+from tests.support.teams import Card, TeamsUser
 from trellis.app import create_app
 
 pytestmark = pytest.mark.usefixtures("demo_org")
@@ -41,27 +39,8 @@ def clock() -> Clock:
 async def trellis(settings, engine, sessions, clock: Clock) -> AsyncIterator[RunningTrellis]:
     """Trellis over real HTTP, as in tests/conftest.py, on the test clock."""
     app = create_app(settings, clock=clock, engine=engine, sessions=sessions, run_sender=False)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield RunningTrellis(app, f"http://127.0.0.1:{runner.addresses[0][1]}")
-    await runner.cleanup()
-
-
-@pytest.fixture
-def isaiah(teams: TeamsClient) -> TeamsUser:
-    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
-
-
-@pytest.fixture
-def patti(teams: TeamsClient) -> TeamsUser:
-    return teams.user(aad_object_id=demo.PATTI.aad_object_id, name="Patti Fernandez")
-
-
-@pytest.fixture
-def lynne(teams: TeamsClient) -> TeamsUser:
-    return teams.user(aad_object_id=demo.LYNNE.aad_object_id, name="Lynne Robbins")
+    async with serving(app) as running:
+        yield running
 
 
 @pytest.fixture
@@ -69,20 +48,6 @@ async def chatting(demo_org, alex, adele, isaiah, patti, lynne, megan) -> None:
     """Everyone has a 1:1 chat with the bot, where proactive cards go."""
     for user in (alex, adele, isaiah, patti, lynne, megan):
         await user.say("hi")
-
-
-async def delivered(trellis, connector, user: TeamsUser, since: int) -> list[Card]:
-    """Drain the outbox, then the cards sent to the person's 1:1 chat since request `since` (validated)."""
-    await trellis.app[BOT].sender.drain()
-    cards = []
-    for record in connector.requests[since:]:
-        if record.ok and record.kind == "send" and record.conversation_id == user.conversation_id:
-            for attachment in record.body.get("attachments") or []:
-                card = Card(attachment["content"], record.assigned_id)
-                await user.client.validate(card.content)
-                user.cards.append(card)
-                cards.append(card)
-    return cards
 
 
 async def count(sessions, model) -> int:

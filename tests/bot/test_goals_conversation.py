@@ -26,18 +26,6 @@ from tests.support.teams import Card, TeamsClient, TeamsUser
 pytestmark = pytest.mark.usefixtures("demo_org")
 
 
-@pytest.fixture
-def patti(teams: TeamsClient) -> TeamsUser:
-    """Patti Fernandez: Sales, outside Adele's line and department."""
-    return teams.user(aad_object_id=demo.PATTI.aad_object_id, name="Patti Fernandez")
-
-
-@pytest.fixture
-def isaiah(teams: TeamsClient) -> TeamsUser:
-    """Isaiah Langer: Adele's teammate in Engineering, not her manager."""
-    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
-
-
 # --- setting the scene through the goal service ------------------------------------------------------
 
 

@@ -38,11 +38,6 @@ CHANNEL = "channel"  # the form's input id
 
 
 @pytest.fixture
-def isaiah(teams: TeamsClient) -> TeamsUser:
-    return teams.user(aad_object_id=demo.ISAIAH.aad_object_id, name="Isaiah Langer")
-
-
-@pytest.fixture
 async def chatting(demo_org, adele: TeamsUser, isaiah: TeamsUser, megan: TeamsUser) -> None:
     """They have a 1:1 chat with the bot, where forms and proactive cards go."""
     for user in (adele, isaiah, megan):

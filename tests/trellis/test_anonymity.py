@@ -28,7 +28,8 @@ from domain.performance.feedback_views import FeedbackVisibility
 from storage import demo
 from storage.models import Feedback, FeedbackRequestAsk, Person
 from storage.uow import unit_of_work
-from tests.support.teams import Card, TeamsClient, TeamsUser
+from tests.support.delivery import delivered
+from tests.support.teams import TeamsClient, TeamsUser
 from tests.tabs.conftest import browser_like_jar, dev_sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_org")
@@ -113,16 +114,6 @@ def _tabs_only(paths: list[str]) -> list[str]:
     return [p for p in paths if p.startswith("/tabs") and "static" not in p]
 
 
-async def delivered_to(trellis, connector, user: TeamsUser, since: int) -> list[Card]:
-    await trellis.app[BOT].sender.drain()
-    return [
-        Card(a["content"], r.assigned_id)
-        for r in connector.requests[since:]
-        if r.ok and r.kind == "send" and r.conversation_id == user.conversation_id
-        for a in r.body.get("attachments") or []
-    ]
-
-
 async def swap_givers(sessions, request_id: int) -> None:
     """Change who wrote which anonymous answer (a rotation), and nothing else."""
     async with unit_of_work(sessions) as session:
@@ -164,7 +155,7 @@ async def test_no_route_card_or_tab_tells_adele_who_answered_anonymously(
     mark = len(connector.requests)
     names = " ".join(f"<at>{u.name}</at>" for u in [*answerers, people["megan"]])
     await adele.say(f"request feedback from {names} about my demo", mentions=(*answerers, people["megan"]))
-    asks = {u.name: (await delivered_to(trellis, connector, u, mark))[0] for u in answerers}
+    asks = {u.name: (await delivered(trellis, connector, u, mark))[0] for u in answerers}
     async with sessions() as session:
         request_id = await session.scalar(select(FeedbackRequestAsk.request_id))
 
@@ -176,7 +167,7 @@ async def test_no_route_card_or_tab_tells_adele_who_answered_anonymously(
             card=asks[user.name],
             inputs={"text": text, "visibility": str(FeedbackVisibility.ANONYMOUS)},
         )
-    assert await delivered_to(trellis, connector, adele, mark) == []
+    assert await delivered(trellis, connector, adele, mark) == []
     with_two = await everything_adele_reads(trellis, tab, adele, ids)
     changed = [key for key in before if before[key] != with_two.get(key)]
     assert changed == [], f"two anonymous answers changed what Adele reads: {changed}"
