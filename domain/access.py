@@ -193,6 +193,88 @@ def may_view_praise(actor: Actor, rel: Relation, *, private: bool, is_giver: boo
     return not private or is_giver or rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
 
 
+# Performance reviews. Calibration leads are talent reviewers: PRODUCT.md gives talent reviewers
+# "calibration for their scope", and their grant already carries that scope (a department or everyone).
+
+
+def may_manage_reviews(actor: Actor) -> bool:
+    """Define review templates and run cycles (create, launch, move on, add people, the dashboard): HR."""
+    return actor.has(Role.HR_ADMIN)
+
+
+def may_write_review(actor: Actor, *, reviewer_id: int) -> bool:
+    """Fill in a review form: its reviewer only (HR neither: a review is its writer's word)."""
+    return actor.person_id == reviewer_id
+
+
+def may_nominate_peers(actor: Actor, rel: Relation) -> bool:
+    """Name the peers who review someone in a cycle: the person, their manager line and HR."""
+    return rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+def may_view_review_results(actor: Actor, rel: Relation, *, released: bool) -> bool:
+    """A participant's score, breakdown, manager review and pooled peer and upward answers: the person once
+    the cycle is released; their manager line and HR at any time (an HR admin's own review only once
+    released, like anyone's)."""
+    if rel.is_self:
+        return released
+    return rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+def may_view_review_status(actor: Actor, rel: Relation) -> bool:
+    """Where someone's reviews stand (statuses, not content): the person, their manager line and HR."""
+    return rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+def may_identify_reviewers(actor: Actor, rel: Relation) -> bool:
+    """Who wrote someone's peer and upward reviews, with their answers (abuse handling): HR, never about
+    themselves; every such read is audited."""
+    return actor.has(Role.HR_ADMIN) and not rel.is_self
+
+
+def may_calibrate(actor: Actor, *, department: str | None, is_self: bool) -> bool:
+    """See a cycle's manager ratings side by side and adjust them with a reason: HR, and calibration leads
+    (talent reviewers) for the departments in their scope; nobody for their own rating."""
+    if is_self:
+        return False
+    return actor.has(Role.HR_ADMIN) or (actor.has(Role.TALENT_REVIEWER) and _in_scope(actor, department))
+
+
+def may_acknowledge_review(actor: Actor, rel: Relation) -> bool:
+    """Acknowledge a released review: the person reviewed, only."""
+    return rel.is_self
+
+
+# Performance improvement plans: whether a plan exists is itself private, so the services answer NotFound
+# to anyone these rules leave out.
+
+
+def may_view_improvement_plan(actor: Actor, rel: Relation, *, draft: bool) -> bool:
+    """See someone's improvement plan: their manager line and HR; the person themselves once it is shared
+    (never a draft, whatever roles they hold)."""
+    if rel.is_self:
+        return not draft
+    return rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+def may_manage_improvement_plan(actor: Actor, rel: Relation) -> bool:
+    """Open, share, record checkpoints and outcomes of someone's plan: their manager line and HR, never
+    the person themselves."""
+    return not rel.is_self and (rel.in_line or actor.has(Role.HR_ADMIN))
+
+
+def may_acknowledge_improvement_plan(actor: Actor, rel: Relation) -> bool:
+    """Acknowledge having seen a shared plan: the person it is about, only."""
+    return rel.is_self
+
+
+def audited_improvement_plan_read(actor: Actor, rel: Relation) -> str | None:
+    """The audit action when only HR's role lets the actor read this plan (outside their own line)."""
+    if actor.has(Role.HR_ADMIN) and not rel.is_self and not rel.in_line:
+        return "improvement_plan.read"
+    return None
+
+
 def require(allowed: bool, what: str) -> None:
     """Raise Forbidden with a sentence the person can read."""
     if not allowed:

@@ -67,6 +67,7 @@ STATIC_TABS: tuple[StaticTab, ...] = (
     StaticTab("goals", "My goals", "/tabs/goals"),
     StaticTab("alignment", "Alignment", "/tabs/alignment"),
     StaticTab("feedback", "Feedback", "/tabs/feedback"),
+    StaticTab("reviews", "My reviews", "/tabs/reviews"),
 )
 
 # The message actions the feedback issue brings. Ids are what the bot's router answers

@@ -570,3 +570,398 @@ class TeamChannel(Base):
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# --- performance reviews ---
+# A template (scale, sections, items) is fixed once created: cycles and their answers point at it. A cycle's
+# participants, each one's manager and department are frozen at launch; reviews are one per (cycle,
+# reviewee, reviewer, role). Scores are stored rounded to 2 places (the domain shows them as Decimals).
+
+
+class ReviewTemplate(TimestampMixin, Base):
+    """The form of a review: a rating scale and ordered sections."""
+
+    __tablename__ = "review_templates"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_review_templates_name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The name casefolded: names are unique whatever their case.
+    name_key: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    # One label per point of the scale, lowest first: rating r is scale_labels[r - 1].
+    scale_labels: Mapped[list[Any]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    sections: Mapped[list[ReviewSection]] = relationship(
+        back_populates="template", cascade="all, delete-orphan", order_by="ReviewSection.position"
+    )
+
+
+class ReviewSection(Base):
+    """A part of a template: the reviewee's goals, competencies or questions; weighted; answered by some
+    of self, manager, peer and report."""
+
+    __tablename__ = "review_sections"
+    __table_args__ = (
+        UniqueConstraint("template_id", "position", name="uq_review_sections_position"),
+        CheckConstraint("kind IN ('goals', 'competencies', 'questions')", name="kind"),
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("review_templates.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    weight: Mapped[float] = mapped_column(Float)
+    answered_by: Mapped[list[Any]] = mapped_column(JSON)  # roles: self, manager, peer, report
+
+    template: Mapped[ReviewTemplate] = relationship(back_populates="sections")
+    items: Mapped[list[ReviewItem]] = relationship(
+        back_populates="section", cascade="all, delete-orphan", order_by="ReviewItem.position"
+    )
+
+
+class ReviewItem(Base):
+    """A question or competency of a section (a goals section has none: the goals are its items)."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("section_id", "key", name="uq_review_items_section_key"),
+        CheckConstraint("kind IN ('text', 'rating', 'choice')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("review_sections.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(500))
+    required: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    choices: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The competency framework's entry, once it exists (talent issue): no foreign key until then.
+    competency_id: Mapped[int | None] = mapped_column(Integer)
+
+    section: Mapped[ReviewSection] = relationship(back_populates="items")
+
+
+class ReviewCycle(TimestampMixin, Base):
+    """A round of reviews over a period, moving through its phases; who it reviews is a rule until launch."""
+
+    __tablename__ = "review_cycles"
+    __table_args__ = (
+        CheckConstraint("period_end >= period_start", name="period_in_order"),
+        CheckConstraint(
+            "phase IN ('draft', 'self_review', 'peer_review', 'manager_review', 'calibration', 'released',"
+            " 'closed')",
+            name="phase",
+        ),
+        Index("ix_review_cycles_phase", "phase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="regular")  # regular | new_hire
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("review_templates.id", ondelete="RESTRICT"), index=True
+    )
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    phase: Mapped[str] = mapped_column(String(24), default="draft")
+    recurrence: Mapped[str] = mapped_column(String(16), default="none")
+    # The participants rule: one of a department, everyone below a manager, or a list of people.
+    rule_department: Mapped[str | None] = mapped_column(String(200))
+    rule_manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    rule_person_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The advisory calibration guideline: percent per point of the scale (None: the scale's default).
+    guideline: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The recurring cycle whose close created this draft: closing it twice creates one next cycle.
+    previous_cycle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_cycles.id", ondelete="SET NULL"), unique=True
+    )
+    # A new-hire cycle's one person: at most one new-hire review each, however often the scheduler runs.
+    new_hire_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), unique=True
+    )
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    phases: Mapped[list[ReviewCyclePhase]] = relationship(
+        back_populates="cycle", cascade="all, delete-orphan"
+    )
+
+
+class ReviewCyclePhase(Base):
+    """One phase of a cycle: its deadline (inclusive), and when it opened and closed, by whom."""
+
+    __tablename__ = "review_cycle_phases"
+
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("review_cycles.id", ondelete="CASCADE"), primary_key=True
+    )
+    phase: Mapped[str] = mapped_column(String(24), primary_key=True)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    cycle: Mapped[ReviewCycle] = relationship(back_populates="phases")
+
+
+class ReviewParticipant(Base):
+    """A person a cycle reviews, with their manager and department as they were when they joined it."""
+
+    __tablename__ = "review_participants"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "person_id", name="uq_review_participants_cycle_person"),
+        Index("ix_review_participants_person_id", "person_id"),
+        Index("ix_review_participants_cycle_manager", "cycle_id", "manager_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    department: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))  # launch | added | new_hire
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # From the manager review, when it is submitted; final_score is what calibration made of it.
+    computed_score: Mapped[float | None] = mapped_column(Float)
+    final_score: Mapped[float | None] = mapped_column(Float)
+    manager_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledgement_comment: Mapped[str | None] = mapped_column(Text)
+
+
+class Review(Base):
+    """One review of a participant by one reviewer in one role: pending, draft, then submitted once."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "reviewee_id", "reviewer_id", "role", name="uq_reviews_reviewer_role"),
+        CheckConstraint("role IN ('self', 'manager', 'peer', 'report')", name="role"),
+        CheckConstraint("status IN ('pending', 'draft', 'submitted')", name="status"),
+        CheckConstraint(
+            "(role = 'self' AND reviewer_id = reviewee_id)"
+            " OR (role <> 'self' AND reviewer_id <> reviewee_id)",
+            name="self_only_by_self",
+        ),
+        # The nudge planner's and the dashboard's scans: a cycle's reviews of one role still to submit.
+        Index("ix_reviews_cycle_role_status", "cycle_id", "role", "status"),
+        Index("ix_reviews_reviewer_id", "reviewer_id"),
+        Index("ix_reviews_participant_id", "participant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("review_participants.id", ondelete="CASCADE"))
+    reviewee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # The form step to resume at (the one after the step last saved).
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every save that changes an answer: a form sends the version it showed.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    nominated_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReviewAnswer(Base):
+    """The current answer to one item of a review (a draft until the review is submitted)."""
+
+    __tablename__ = "review_answers"
+    __table_args__ = (UniqueConstraint("review_id", "section_id", "item_key", name="uq_review_answers_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    section_id: Mapped[int] = mapped_column(ForeignKey("review_sections.id", ondelete="CASCADE"), index=True)
+    item_key: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    choice: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(Text)
+    # The review's version this value was saved at.
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewAnswerRevision(Base):
+    """Every value an answer had, with the review version it was saved at: a save from a form shown at an
+    older version merges against the value the form showed (so two devices lose neither's edits)."""
+
+    __tablename__ = "review_answer_revisions"
+    __table_args__ = (Index("ix_review_answer_revisions_answer_version", "answer_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("review_answers.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    choice: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(Text)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewCalibration(Base):
+    """A change of a participant's final score in calibration: before, after, why, who and when."""
+
+    __tablename__ = "review_calibrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("review_participants.id", ondelete="CASCADE"), index=True
+    )
+    before: Mapped[float | None] = mapped_column(Float)
+    after: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- performance improvement plans ---
+# A plan is about one employee: written as a draft by their manager line or HR, shared (active) from a
+# start date, closed with an outcome. Its content is fixed once shared; an extension adds checkpoints and
+# moves the end date, and every outcome decision is kept (improvement_plan_decisions).
+
+
+class ImprovementPlan(Base):
+    """A performance improvement plan: the gap, measurable goals, checkpoints, support, outcome."""
+
+    __tablename__ = "improvement_plans"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'active', 'closed')", name="status"),
+        CheckConstraint(
+            "(status = 'draft' AND outcome = 'open')"
+            " OR (status = 'active' AND outcome IN ('open', 'extended'))"
+            " OR (status = 'closed' AND outcome IN ('successful', 'unsuccessful', 'cancelled'))",
+            name="outcome_fits_status",
+        ),
+        CheckConstraint("end_date > start_date", name="period_in_order"),
+        Index("ix_improvement_plans_employee_id", "employee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    outcome: Mapped[str] = mapped_column(String(16), default="open")
+    gap: Mapped[str] = mapped_column(Text)
+    support: Mapped[list[Any]] = mapped_column(JSON)  # what the organization promises: training, coaching...
+    # Planned while a draft; activation may move it (and every checkpoint with it).
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledgement_comment: Mapped[str | None] = mapped_column(Text)
+    # The card or form that created the plan: a second submit finds this plan.
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    examples: Mapped[list[ImprovementPlanExample]] = relationship(
+        cascade="all, delete-orphan", order_by="ImprovementPlanExample.position"
+    )
+    goals: Mapped[list[ImprovementPlanGoal]] = relationship(
+        cascade="all, delete-orphan", order_by="ImprovementPlanGoal.position"
+    )
+    checkpoints: Mapped[list[ImprovementPlanCheckpoint]] = relationship(
+        cascade="all, delete-orphan", order_by="ImprovementPlanCheckpoint.position"
+    )
+    decisions: Mapped[list[ImprovementPlanDecision]] = relationship(
+        cascade="all, delete-orphan", order_by="ImprovementPlanDecision.id"
+    )
+
+
+# One plan in progress (a draft or an active one) per employee, whoever opens it, however racing.
+Index(
+    "uq_improvement_plans_one_open",
+    ImprovementPlan.employee_id,
+    unique=True,
+    sqlite_where=ImprovementPlan.status != "closed",
+    postgresql_where=ImprovementPlan.status != "closed",
+)
+
+
+class ImprovementPlanExample(Base):
+    """A dated example of the gap."""
+
+    __tablename__ = "improvement_plan_examples"
+    __table_args__ = (UniqueConstraint("plan_id", "position", name="uq_improvement_plan_examples_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("improvement_plans.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    happened_on: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ImprovementPlanGoal(Base):
+    """A measurable goal of a plan, maybe pointing at one of the employee's goals."""
+
+    __tablename__ = "improvement_plan_goals"
+    __table_args__ = (UniqueConstraint("plan_id", "position", name="uq_improvement_plan_goals_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("improvement_plans.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(Text)
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id", ondelete="SET NULL"), index=True)
+
+
+class ImprovementPlanCheckpoint(Base):
+    """A checkpoint of a plan: due on a day, recorded once (status and notes, by whom, when)."""
+
+    __tablename__ = "improvement_plan_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "position", name="uq_improvement_plan_checkpoints_position"),
+        CheckConstraint("status IN ('pending', 'met', 'partly_met', 'not_met')", name="status"),
+        CheckConstraint(
+            "(status = 'pending' AND recorded_at IS NULL)"
+            " OR (status <> 'pending' AND recorded_at IS NOT NULL)",
+            name="recorded_when_not_pending",
+        ),
+        # The reminder scan: pending checkpoints due by a day.
+        Index("ix_improvement_plan_checkpoints_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("improvement_plans.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The (UTC) day the manager was last reminded: at most one reminder per checkpoint per day.
+    reminded_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ImprovementPlanDecision(Base):
+    """An outcome recorded on an active plan: an extension (new end date) or the one that closed it."""
+
+    __tablename__ = "improvement_plan_decisions"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('extended', 'successful', 'unsuccessful', 'cancelled')", name="outcome"),
+        CheckConstraint(
+            "(outcome = 'extended' AND new_end_date IS NOT NULL)"
+            " OR (outcome <> 'extended' AND new_end_date IS NULL)",
+            name="end_date_only_when_extended",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("improvement_plans.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    previous_end_date: Mapped[date] = mapped_column(Date)
+    new_end_date: Mapped[date | None] = mapped_column(Date)

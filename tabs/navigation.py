@@ -7,6 +7,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 HOME = "/tabs/home"
 FEEDBACK = "/tabs/feedback"
 FEEDBACK_TEAM = "/tabs/feedback/team"
+REVIEWS = "/tabs/reviews"
+REVIEWS_TEAM = "/tabs/reviews/team"
+REVIEW_CYCLES = "/tabs/reviews/cycles"
+REVIEW_SETUP = "/tabs/reviews/setup"
 # Pages a post-sign-in redirect must never land on (they would loop or act).
 _NOT_A_DESTINATION = ("/tabs/signin", "/tabs/session", "/tabs/signout", "/tabs/dev-signin")
 

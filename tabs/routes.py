@@ -26,6 +26,7 @@ from tabs.goal_templates import mount_templates
 from tabs.navigation import HOME, safe_next, signin_url
 from tabs.pages import Pages
 from tabs.people import ADMIN_HINT, CONSENT_MESSAGE, BadQuery, PeopleDirectory, search_local, search_text
+from tabs.review_pages import mount_reviews
 from tabs.runtime import (
     TABS,
     TabsRuntime,
@@ -116,6 +117,7 @@ def mount(
     mount_templates(app)
     mount_goal_edit(app)
     mount_feedback(app)
+    mount_reviews(app)
 
 
 def _file(path: Path) -> Handler:

@@ -11,13 +11,25 @@ from domain.access import (
     Relation,
     Role,
     audit,
+    audited_improvement_plan_read,
     load_actor,
     manager_chain,
+    may_acknowledge_improvement_plan,
+    may_acknowledge_review,
     may_administer,
+    may_calibrate,
+    may_identify_reviewers,
     may_manage,
+    may_manage_improvement_plan,
+    may_manage_reviews,
+    may_nominate_peers,
     may_view_directory,
+    may_view_improvement_plan,
     may_view_performance,
+    may_view_review_results,
+    may_view_review_status,
     may_view_talent,
+    may_write_review,
     relation_to,
     require,
 )
@@ -272,3 +284,113 @@ async def test_audit_writes_an_entry(session) -> None:
     )
     assert entry.detail == {"tab": "9-box"}
     assert entry.at is not None and entry.at.tzinfo is not None
+
+
+# --- performance reviews -----------------------------------------------------------------------------------
+# Columns: results before release, results once released, statuses, nominate peers, who wrote the anonymous
+# reviews, calibrate, acknowledge, run cycles. Written out by hand from PRODUCT.md and the issue.
+REVIEW_ACTORS = {
+    "employee": actor(),
+    "manager": actor(Role.MANAGER),
+    "manager's manager": actor(Role.MANAGER),
+    "peer": actor(),
+    "HR admin": actor(Role.HR_ADMIN),
+    "calibration lead": actor(Role.TALENT_REVIEWER, scope=(SUBJECT_DEPARTMENT,)),
+    "calibration lead elsewhere": actor(Role.TALENT_REVIEWER, scope=("Sales",)),
+}
+REVIEW_MATRIX = [
+    # actor                         relation        pre  rel  stat nom  who  cal  ack  run
+    ("employee", "self", (F, T, T, T, F, F, T, F)),
+    ("manager", "in line", (T, T, T, T, F, F, F, F)),
+    ("manager's manager", "in line", (T, T, T, T, F, F, F, F)),
+    ("peer", "not in line", (F, F, F, F, F, F, F, F)),
+    ("HR admin", "not in line", (T, T, T, T, T, T, F, T)),
+    ("HR admin", "self", (F, T, T, T, F, F, T, T)),
+    ("calibration lead", "not in line", (F, F, F, F, F, T, F, F)),
+    ("calibration lead", "self", (F, T, T, T, F, F, T, F)),
+    ("calibration lead elsewhere", "not in line", (F, F, F, F, F, F, F, F)),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "kind", "expected"), [pytest.param(*row, id=f"{row[0]} / {row[1]}") for row in REVIEW_MATRIX]
+)
+def test_review_access_matrix(who: str, kind: str, expected: tuple[bool, ...]) -> None:
+    subject_actor = REVIEW_ACTORS[who]
+    rel = relation(kind, subject_actor)
+
+    got = (
+        may_view_review_results(subject_actor, rel, released=False),
+        may_view_review_results(subject_actor, rel, released=True),
+        may_view_review_status(subject_actor, rel),
+        may_nominate_peers(subject_actor, rel),
+        may_identify_reviewers(subject_actor, rel),
+        may_calibrate(subject_actor, department=rel.subject_department, is_self=rel.is_self),
+        may_acknowledge_review(subject_actor, rel),
+        may_manage_reviews(subject_actor),
+    )
+
+    names = (
+        "results before release",
+        "released results",
+        "status",
+        "nominate",
+        "who",
+        "calibrate",
+        "ack",
+        "run",
+    )
+    wrong = [f"{n}: got {g}, want {e}" for n, g, e in zip(names, got, expected, strict=True) if g != e]
+    assert not wrong, f"{who} / {kind}: " + "; ".join(wrong)
+
+
+def test_only_its_reviewer_writes_a_review_not_even_hr() -> None:
+    assert may_write_review(actor(), reviewer_id=100)
+    assert not may_write_review(actor(Role.HR_ADMIN), reviewer_id=101)
+    assert not may_write_review(actor(Role.MANAGER), reviewer_id=101)
+
+
+# --- performance improvement plans -------------------------------------------------------------------------
+# Columns: see a draft, see a shared plan, manage (open, share, record), acknowledge, the read is audited.
+# Written out by hand from PRODUCT.md and the issue: the employee (never a draft), their line and HR only.
+PLAN_ACTORS = {
+    "employee": actor(),
+    "manager": actor(Role.MANAGER),
+    "skip-level manager": actor(Role.MANAGER),
+    "peer": actor(),
+    "manager elsewhere": actor(Role.MANAGER),
+    "HR admin": actor(Role.HR_ADMIN),
+    "talent reviewer, whole org": actor(Role.TALENT_REVIEWER, scope=(WHOLE_ORGANIZATION,)),
+}
+PLAN_MATRIX = [
+    # actor                         relation        draft shared manage ack  audited
+    ("employee", "self", (F, T, F, T, F)),
+    ("manager", "in line", (T, T, T, F, F)),
+    ("skip-level manager", "in line", (T, T, T, F, F)),
+    ("peer", "not in line", (F, F, F, F, F)),
+    ("manager elsewhere", "not in line", (F, F, F, F, F)),
+    ("HR admin", "not in line", (T, T, T, F, T)),
+    ("HR admin", "in line", (T, T, T, F, F)),
+    ("HR admin", "self", (F, T, F, T, F)),
+    ("talent reviewer, whole org", "not in line", (F, F, F, F, F)),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "kind", "expected"), [pytest.param(*row, id=f"{row[0]} / {row[1]}") for row in PLAN_MATRIX]
+)
+def test_improvement_plan_access_matrix(who: str, kind: str, expected: tuple[bool, ...]) -> None:
+    subject_actor = PLAN_ACTORS[who]
+    rel = relation(kind, subject_actor)
+
+    got = (
+        may_view_improvement_plan(subject_actor, rel, draft=True),
+        may_view_improvement_plan(subject_actor, rel, draft=False),
+        may_manage_improvement_plan(subject_actor, rel),
+        may_acknowledge_improvement_plan(subject_actor, rel),
+        audited_improvement_plan_read(subject_actor, rel) == "improvement_plan.read",
+    )
+
+    names = ("draft", "shared", "manage", "ack", "audited")
+    wrong = [f"{n}: got {g}, want {e}" for n, g, e in zip(names, got, expected, strict=True) if g != e]
+    assert not wrong, f"{who} / {kind}: " + "; ".join(wrong)
