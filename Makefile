@@ -23,6 +23,7 @@ lint: $(PY_STAMP)
 bench: $(PY_STAMP)
 	$(BIN)/python bench/turn_throughput.py
 	$(BIN)/python bench/goal_pages.py
+	$(BIN)/python bench/nudge_send.py
 
 system-deps:
 	@bash scripts/system-deps.sh

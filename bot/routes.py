@@ -16,6 +16,7 @@ from bot.adapter import TrellisAdapter
 from bot.auth import BotCredentials, TrellisAuthentication
 from bot.handler import TrellisBot
 from bot.proactive import OutboxSender
+from bot.rate_limit import DEFAULT_TENANT_RATE, SendLimiter
 from domain.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class BotSettings:
     allowed_service_hosts: tuple[str, ...] = ()
     # Whose days check-ins follow when a person has no time zone on file (CHECKIN_TIME_ZONE).
     checkin_time_zone: ZoneInfo = UTC_ZONE
+    # Proactive sends per second per tenant from this process (NUDGE_TENANT_RATE).
+    nudge_tenant_rate: int = DEFAULT_TENANT_RATE
 
 
 @dataclass
@@ -77,7 +80,13 @@ def mount(
         hr_contact=settings.hr_contact,
     )
     adapter = TrellisAdapter(auth)
-    sender = OutboxSender(sessions=sessions, pool=auth.pool, clock=clock, after_send=AFTER_SEND)
+    sender = OutboxSender(
+        sessions=sessions,
+        pool=auth.pool,
+        clock=clock,
+        limiter=SendLimiter(per_tenant_per_second=settings.nudge_tenant_rate),
+        after_send=AFTER_SEND,
+    )
     runtime = BotRuntime(adapter, bot, router, sender)
     app[BOT] = runtime
 

@@ -139,6 +139,24 @@ async def ack(session: AsyncSession, *, worker: str, message_id: int, now: datet
     return result.rowcount == 1
 
 
+async def ack_many(session: AsyncSession, *, worker: str, message_ids: list[int], now: datetime) -> set[int]:
+    """Mark messages sent in one statement; the ids that were still ours (a lost lease is left alone)."""
+    if not message_ids:
+        return set()
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.status == PENDING,
+        )
+        .values(status=SENT, sent_at=now, claimed_by=None, claimed_until=None)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars().all())
+
+
 async def retry_later(
     session: AsyncSession,
     *,
@@ -172,6 +190,50 @@ async def give_up(session: AsyncSession, *, worker: str, message_id: int, error:
         .values(status=DEAD, last_error=error[:2000], claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def release(
+    session: AsyncSession,
+    *,
+    worker: str,
+    message_ids: list[int],
+    available_at: datetime | None = None,
+) -> int:
+    """Give leased messages back unsent, without counting an attempt (a worker stopping, or a conversation
+    whose window is full until `available_at`); how many were still ours."""
+    if not message_ids:
+        return 0
+    values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
+    if available_at is not None:
+        values["available_at"] = available_at
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.status == PENDING,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def postpone_person(session: AsyncSession, *, person_id: int, until: datetime, now: datetime) -> int:
+    """Hold a person's waiting messages until `until` (Teams' Retry-After for their chat), unless another
+    worker holds them; how many moved."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.person_id == person_id,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.available_at < until,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(available_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 3600.0) -> timedelta:

@@ -88,6 +88,7 @@ def _bot_settings(settings: Settings) -> bot_routes.BotSettings:
         openid_metadata_url=settings.bot_openid_metadata_url,
         allowed_service_hosts=settings.allowed_service_hosts,
         checkin_time_zone=settings.checkin_time_zone,
+        nudge_tenant_rate=settings.nudge_tenant_rate,
     )
 
 

@@ -92,6 +92,8 @@ class Settings:
     checkin_schedule_minutes: int = 15
     # Whose days check-ins follow for people with no time zone on file; everyone else follows their own.
     checkin_time_zone: ZoneInfo = UTC_ZONE
+    # Proactive messages (nudges, cards, posts) per second per tenant, per sending process; Teams allows 50.
+    nudge_tenant_rate: int = 40
 
     @property
     def production(self) -> bool:
@@ -142,6 +144,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         directory=_directory(env, app_id=app_id, app_password=app_password, tenant_id=tenant_id),
         checkin_schedule_minutes=_minutes(env, "CHECKIN_SCHEDULE_MINUTES", 15),
         checkin_time_zone=_time_zone(env, "CHECKIN_TIME_ZONE", "UTC"),
+        nudge_tenant_rate=_rate(env, "NUDGE_TENANT_RATE", 40),
     )
 
 
@@ -264,6 +267,13 @@ def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip() or str(default)
     if not raw.isdigit():
         raise ConfigError(f"{name} must be a whole number of minutes (0 turns it off), not {raw!r}")
+    return int(raw)
+
+
+def _rate(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of messages per second, at least 1, not {raw!r}")
     return int(raw)
 
 

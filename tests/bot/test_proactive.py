@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -352,3 +353,243 @@ async def test_concurrent_drains_send_each_message_once(
         statuses = (await session.scalars(select(OutboxMessage.status))).all()
     assert statuses == [outbox.SENT] * 30
     assert sum(1 for r in reports if r.sent) >= 2, "the drains really did run side by side"
+
+
+# --- many conversations at once, each within its limits --------------------------------------------------
+
+
+async def chats(sessions, connector: ConnectorStandIn, n: int) -> list[ConversationRef]:
+    """1:1 chats with n people of the demo organization."""
+    async with sessions() as session:
+        ids = (await session.scalars(select(Person.id).order_by(Person.id).limit(n))).all()
+    return [await open_chat(sessions, pid, connector.service_url, f"29:p{pid}") for pid in ids]
+
+
+async def row(sessions, message_id: int) -> OutboxMessage:
+    return await stored(sessions, OutboxMessage, message_id)
+
+
+async def test_sends_to_different_people_go_out_side_by_side(
+    sessions, clock, pool, connector, demo_org
+) -> None:
+    refs = await chats(sessions, connector, 20)
+    for i, ref in enumerate(refs):
+        await enqueue(sessions, clock, ref.person_id, f"nudge {i}")
+    connector.latency = 0.2  # each answer takes 200 ms: one at a time would take 4 s
+    sender = OutboxSender(sessions=sessions, pool=pool, clock=clock, concurrency=16)
+
+    started = time.monotonic()
+    report = await sender.drain()
+    elapsed = time.monotonic() - started
+
+    assert report.sent == 20
+    assert elapsed < 2.0, f"20 sends of 200 ms each took {elapsed:.2f} s"
+    assert sorted(r.body["summary"] for r in connector.sent) == sorted(f"nudge {i}" for i in range(20))
+
+
+async def test_a_429_delays_exactly_that_conversation(
+    sender, sessions, clock, connector, adele, alex
+) -> None:
+    first = await enqueue(sessions, clock, adele.person_id, "a1")
+    to_alex = await enqueue(sessions, clock, alex.person_id, "x")
+    second = await enqueue(sessions, clock, adele.person_id, "a2")
+    connector.fail_next(1, 429, retry_after=7, path_contains=adele.conversation_id)
+    # One claim of two: Adele's second message stays in the outbox, where any worker could claim it.
+    sender = OutboxSender(sessions=sessions, pool=sender._pool, clock=clock, batch=2)
+
+    report = await sender.drain_once()
+
+    assert (report.sent, report.retried) == (1, 1)
+    assert (await row(sessions, to_alex)).status == outbox.SENT, "other conversations keep flowing"
+    for message_id in (first, second):
+        held = await row(sessions, message_id)
+        assert held.status == outbox.PENDING
+        assert held.available_at == clock.now + timedelta(seconds=7), "every worker sees Teams' Retry-After"
+    assert (await row(sessions, second)).attempts == 0, "waiting is not a failed attempt"
+
+    clock.advance(seconds=6)
+    assert (await sender.drain()).sent == 0
+    clock.advance(seconds=1)
+    assert (await sender.drain()).sent == 2
+    assert [r.status for r in connector.requests if r.conversation_id == adele.conversation_id] == [
+        429,
+        200,
+        200,
+    ]
+
+
+async def test_a_429_holds_the_rest_of_that_conversation_in_the_same_pass(
+    sender, sessions, clock, connector, adele, alex
+) -> None:
+    first = await enqueue(sessions, clock, adele.person_id, "a1")
+    second = await enqueue(sessions, clock, adele.person_id, "a2")
+    await enqueue(sessions, clock, alex.person_id, "x")
+    connector.fail_next(1, 429, retry_after=1, path_contains=adele.conversation_id)
+
+    report = await sender.drain()
+
+    assert (report.sent, report.retried) == (2, 1)
+    throttled = next(r for r in connector.requests if r.status == 429)
+    [to_alex] = connector.replies_to(alex.conversation_id)
+    [after] = [r for r in connector.sent if r.conversation_id == adele.conversation_id]
+    assert after.body["summary"] == "a2" and after.at >= throttled.at + 1, "Adele's chat waited 1 s"
+    alex_at = next(r.at for r in connector.sent if r.conversation_id == alex.conversation_id)
+    assert alex_at < throttled.at + 0.5, "Alex's did not"
+    assert to_alex["summary"] == "x"
+    retried = await row(sessions, first)
+    assert (retried.status, retried.attempts) == (outbox.PENDING, 1)
+    assert (await row(sessions, second)).status == outbox.SENT
+
+
+async def test_a_long_retry_after_gives_the_rest_of_that_conversation_back(
+    sender, sessions, clock, connector, adele, alex
+) -> None:
+    await enqueue(sessions, clock, adele.person_id, "a1")
+    second = await enqueue(sessions, clock, adele.person_id, "a2")
+    await enqueue(sessions, clock, alex.person_id, "x")
+    connector.fail_next(1, 429, retry_after=30, path_contains=adele.conversation_id)
+
+    report = await sender.drain()
+
+    assert (report.sent, report.retried, report.postponed) == (1, 1, 1)
+    held = await row(sessions, second)
+    assert (held.status, held.claimed_by, held.attempts) == (outbox.PENDING, None, 0)
+    assert clock.now + timedelta(seconds=29) < held.available_at <= clock.now + timedelta(seconds=30)
+    assert [r.conversation_id for r in connector.sent] == [alex.conversation_id]
+
+
+async def test_403_drops_the_rest_of_that_conversation_unsent(
+    sender, sessions, clock, connector, adele, alex
+) -> None:
+    first = await enqueue(sessions, clock, adele.person_id, "a1")
+    second = await enqueue(sessions, clock, adele.person_id, "a2")
+    to_alex = await enqueue(sessions, clock, alex.person_id, "x")
+    connector.fail_next(1, 403, body=MESSAGE_WRITES_BLOCKED, path_contains=adele.conversation_id)
+
+    report = await sender.drain()
+
+    assert (report.sent, report.dropped, report.retried) == (1, 2, 0)
+    assert len([r for r in connector.requests if r.conversation_id == adele.conversation_id]) == 1
+    assert (await row(sessions, first)).status == outbox.DEAD
+    assert ((await row(sessions, second)).status, (await row(sessions, second)).last_error) == (
+        outbox.DEAD,
+        "person blocked the app",
+    )
+    assert (await stored(sessions, ConversationRef, adele.person_id)).blocked_at == clock.now
+    assert (await row(sessions, to_alex)).status == outbox.SENT
+
+    clock.advance(hours=1)
+    assert await sender.drain() == type(report)() and len(connector.requests) == 2, "never retried"
+
+
+async def test_one_chat_gets_seven_a_second_and_eight_in_two(
+    sender, sessions, clock, connector, adele, alex
+) -> None:
+    for i in range(10):
+        await enqueue(sessions, clock, adele.person_id, f"a{i}")
+    await enqueue(sessions, clock, alex.person_id, "x")
+
+    report = await sender.drain()
+
+    assert report.sent == 11
+    times = [r.at for r in connector.sent if r.conversation_id == adele.conversation_id]
+    assert [r.body["summary"] for r in connector.sent if r.conversation_id == adele.conversation_id] == [
+        f"a{i}" for i in range(10)
+    ], "one chat's messages go in order"
+    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 7
+    assert max(sum(1 for t in times if s <= t < s + 2.0) for s in times) <= 8
+    alex_at = next(r.at for r in connector.sent if r.conversation_id == alex.conversation_id)
+    assert alex_at < times[0] + 0.5, "Alex's message did not queue behind Adele's"
+
+
+async def test_a_conversation_full_for_longer_than_hold_goes_back_to_the_outbox(
+    sessions, clock, pool, connector, adele
+) -> None:
+    ids = [await enqueue(sessions, clock, adele.person_id, f"a{i}") for i in range(10)]
+    sender = OutboxSender(sessions=sessions, pool=pool, clock=clock, hold=0.5)
+
+    report = await sender.drain()
+
+    assert (report.sent, report.postponed) == (7, 3), "the eighth would wait a second; hold is half of one"
+    for message_id in ids[7:]:
+        held = await row(sessions, message_id)
+        assert (held.status, held.claimed_by, held.attempts) == (outbox.PENDING, None, 0)
+        assert clock.now < held.available_at <= clock.now + timedelta(seconds=1)
+
+
+async def test_stopping_a_pass_lets_sends_in_flight_finish_and_gives_the_rest_back(
+    sessions, clock, pool, connector, demo_org
+) -> None:
+    refs = await chats(sessions, connector, 30)
+    ids = [await enqueue(sessions, clock, ref.person_id, f"n{i}") for i, ref in enumerate(refs)]
+    connector.latency = 0.3
+    sender = OutboxSender(sessions=sessions, pool=pool, clock=clock, concurrency=4)
+
+    draining = asyncio.create_task(sender.drain())
+    await connector.wait_for(lambda _r: len(connector.requests) >= 4)
+    draining.cancel()  # what the server's shutdown does to its background sender
+    with pytest.raises(asyncio.CancelledError):
+        await draining
+
+    received = {r.body["summary"] for r in connector.requests}
+    assert len(received) == 4
+    rows = [await row(sessions, message_id) for message_id in ids]
+    sent = {f"n{i}" for i, r in enumerate(rows) if r.status == outbox.SENT}
+    assert sent == received, "every message Teams received is marked sent: none can go twice"
+    assert all((r.claimed_by, r.attempts) == (None, 0) for r in rows if r.status == outbox.PENDING), (
+        "the rest are given back at once, not after their lease"
+    )
+    connector.latency = 0.0
+    assert (await sender.drain()).sent == 26
+    summaries = [r.body["summary"] for r in connector.sent]
+    assert sorted(summaries) == sorted(f"n{i}" for i in range(30))
+
+
+async def test_no_send_starts_in_the_last_quarter_of_the_lease(
+    sessions, clock, pool, connector, demo_org
+) -> None:
+    refs = await chats(sessions, connector, 10)
+    for i, ref in enumerate(refs):
+        await enqueue(sessions, clock, ref.person_id, f"n{i}")
+    connector.latency = 0.1
+    sender = OutboxSender(
+        sessions=sessions, pool=pool, clock=clock, concurrency=1, lease=timedelta(seconds=0.8)
+    )
+
+    started = time.monotonic()
+    report = await sender.drain_once()
+
+    assert all(r.at <= started + 0.6 + 0.15 for r in connector.requests), "nothing started after 0.6 s of 0.8"
+    assert 1 <= report.sent <= 7 and report.postponed == 10 - report.sent
+    async with sessions() as session:
+        waiting = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.status == outbox.PENDING))
+        ).all()
+    assert len(waiting) == report.postponed
+    assert all(m.claimed_by is None and m.available_at == clock.now for m in waiting), (
+        "claimable again at once"
+    )
+
+
+async def test_a_failure_to_record_sends_stops_the_drain_with_its_error(
+    sessions, clock, pool, connector, demo_org, monkeypatch
+) -> None:
+    refs = await chats(sessions, connector, 10)
+    ids = [await enqueue(sessions, clock, ref.person_id, f"n{i}") for i, ref in enumerate(refs)]
+
+    async def database_gone(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(outbox, "ack_many", database_gone)
+    sender = OutboxSender(sessions=sessions, pool=pool, clock=clock, concurrency=2)
+
+    with pytest.raises(RuntimeError, match="went away"):
+        await asyncio.wait_for(sender.drain(), timeout=10)  # raises, never hangs short of workers
+
+    received = {r.body["summary"] for r in connector.requests}
+    assert 1 <= len(received) <= 2, "no new send after the failure"
+    rows = {f"n{i}": await row(sessions, message_id) for i, message_id in enumerate(ids)}
+    assert all(r.status == outbox.PENDING for r in rows.values())
+    # Sent but not recorded: still leased, so they go again only once the lease runs out (at least once).
+    assert {name for name, r in rows.items() if r.claimed_by == sender.worker} == received
+    assert all(r.claimed_by is None for name, r in rows.items() if name not in received), "the rest go back"

@@ -2,6 +2,9 @@
 
 It speaks the Bot Connector REST wire format (v3), records every request it receives and can be told to
 fail the next requests the way Teams does (429 with Retry-After, 5xx, 403 for a user who blocked the bot).
+It can also enforce Teams' send limits (`enforce(TeamsLimits(...))`): a request that would overfill a
+window when it arrives is answered 429 with the Retry-After that frees it, and recorded with the limit it
+broke; and it can take a while to answer (`latency`), like a connector across the internet.
 
 Error codes and bodies follow Microsoft's "Status codes from bot conversational APIs" table
 (MicrosoftDocs/msteams-docs, msteams-platform/bots/build-conversational-capability.md).
@@ -14,10 +17,12 @@ import base64
 import contextlib
 import hashlib
 import json
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -67,6 +72,47 @@ _DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
 _ACTIVITY_KINDS = frozenset({"send", "reply", "update", "create_conversation"})
 
 
+@dataclass(frozen=True)
+class TeamsLimits:
+    """The send limits Teams enforces: (requests, seconds) per conversation and per tenant."""
+
+    per_conversation: tuple[tuple[int, float], ...] = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+    per_tenant: tuple[tuple[int, float], ...] = ((50, 1.0),)
+
+    @classmethod
+    def with_tenant_rate(cls, per_second: int) -> TeamsLimits:
+        """Teams' per-conversation limits and the given per-tenant rate."""
+        return cls(per_tenant=((per_second, 1.0),))
+
+
+@dataclass
+class _Arrivals:
+    """When accepted requests arrived, per conversation and per tenant (for an enforcing stand-in)."""
+
+    limits: TeamsLimits
+    conversations: dict[str, deque[float]] = field(default_factory=dict)
+    tenants: dict[str, deque[float]] = field(default_factory=dict)
+
+    def admit(self, now: float, conversation_id: str | None, tenant_id: str) -> tuple[str, float] | None:
+        """Record an arrival that fits every window; else the broken limit and seconds until it fits."""
+        checks = [(self.tenants.setdefault(tenant_id, deque()), self.limits.per_tenant, "tenant")]
+        if conversation_id is not None:
+            conversation = self.conversations.setdefault(conversation_id, deque())
+            checks.append((conversation, self.limits.per_conversation, "conversation"))
+        for arrivals, limits, scope in checks:
+            longest = limits[-1][1]
+            while arrivals and arrivals[0] <= now - longest:
+                arrivals.popleft()
+            for limit, seconds in limits:
+                inside = [t for t in arrivals if t > now - seconds]
+                if len(inside) >= limit:
+                    frees_at = inside[len(inside) - limit] + seconds
+                    return f"{scope} {limit}/{seconds:g}s", frees_at - now
+        for arrivals, _, _ in checks:
+            arrivals.append(now)
+        return None
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     """The connector's error envelope: {"error": {"code", "message"}}."""
     return {"error": {"code": code, "message": message}}
@@ -87,6 +133,7 @@ class Recorded:
     kind: str = "other"  # send | reply | update | delete | create_conversation | member | members | ...
     response: Any = None  # the JSON answered, None for an empty body
     member_id: str | None = None  # decoded, for member lookups
+    broke: str | None = None  # enforcing stand-in: the limit this request went over (it was answered 429)
 
     @property
     def authorization(self) -> str | None:
@@ -154,6 +201,9 @@ class ConnectorStandIn(ServedInBackground):
         self._members: dict[str, _Member] = {}
         self._listeners: list[Callable[[], None]] = []
         self._last_id = 0
+        self._arrivals: _Arrivals | None = None
+        # Seconds each answer takes after the request was processed (Teams got it; the answer is on its way).
+        self.latency = 0.0
 
     @property
     def service_url(self) -> str:
@@ -195,11 +245,18 @@ class ConnectorStandIn(ServedInBackground):
         """
         self._faults.add(n, status, retry_after=retry_after, body=body, path_contains=path_contains)
 
+    def enforce(self, limits: TeamsLimits | None) -> None:
+        """Answer 429 to requests over Teams' limits from now on (None: accept everything again)."""
+        with self._lock:
+            self._arrivals = _Arrivals(limits) if limits is not None else None
+
     def clear(self) -> None:
-        """Forget recorded requests and pending failures (members and conversation ids persist)."""
+        """Forget recorded requests, pending failures, limits and latency (members and ids persist)."""
         with self._lock:
             self._records.clear()
+            self._arrivals = None
         self._faults.clear()
+        self.latency = 0.0
 
     @staticmethod
     def conversation_id_for(user_id: str) -> str:
@@ -219,6 +276,11 @@ class ConnectorStandIn(ServedInBackground):
     def failures(self) -> list[Recorded]:
         """Requests answered with an error status."""
         return [r for r in self.requests if not r.ok]
+
+    @property
+    def over_limit(self) -> list[Recorded]:
+        """Requests an enforcing stand-in refused because they went over one of Teams' limits."""
+        return [r for r in self.requests if r.broke is not None]
 
     @property
     def sent(self) -> list[Recorded]:
@@ -310,9 +372,19 @@ class ConnectorStandIn(ServedInBackground):
                 body = text
 
         kind, conversation_id, activity_id, member_id = _classify(request.method, segments)
-        failure = self._faults.take(raw_path, "/" + "/".join(segments))
+        # Teams counts a request once it has arrived, which is no later than now (the body has been read).
+        arrived = time.monotonic()
+        broke = None
+        with self._lock:
+            arrivals = self._arrivals
+            if arrivals is not None:
+                broke = arrivals.admit(arrived, conversation_id, _tenant_of(body))
+        failure = self._faults.take(raw_path, "/" + "/".join(segments)) if broke is None else None
         headers: dict[str, str] = {}
-        if failure is not None:
+        if broke is not None:
+            status, payload = 429, error_body(*_DEFAULT_ERRORS[429])
+            headers["Retry-After"] = _seconds(math.ceil(broke[1] * 1000) / 1000)
+        elif failure is not None:
             status, payload = failure.status, failure.body
             if payload is None and status in _DEFAULT_ERRORS:
                 payload = error_body(*_DEFAULT_ERRORS[status])
@@ -335,13 +407,16 @@ class ConnectorStandIn(ServedInBackground):
                 activity_id=activity_id,
                 body=body,
                 headers=CIMultiDict(request.headers),
-                at=time.monotonic(),
+                at=arrived,
                 status=status,
                 kind=kind,
                 response=payload,
                 member_id=member_id,
+                broke=broke[0] if broke is not None else None,
             )
         )
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         if payload is None:
             return web.Response(status=status, headers=headers)
         return web.json_response(payload, status=status, headers=headers)
@@ -452,6 +527,14 @@ def _classify(method: str, segments: list[str]) -> tuple[str, str | None, str | 
     return "other", None, None, None
 
 
+def _tenant_of(body: Any) -> str:
+    """The tenant an activity (or new conversation) is for, as the connector reads it; "" when unnamed."""
+    conversation = _field(body, "conversation")
+    channel_tenant = _field(_field(body, "channelData") or {}, "tenant") or {}
+    found = _field(conversation, "tenantId") or _field(body, "tenantId") or _field(channel_tenant, "id")
+    return found if isinstance(found, str) else ""
+
+
 def _field(data: Any, name: str) -> Any:
     """A JSON member looked up case-insensitively, as the .NET connector service does."""
     if not isinstance(data, dict):
@@ -479,5 +562,6 @@ __all__ = [
     "BackgroundServer",
     "ConnectorStandIn",
     "Recorded",
+    "TeamsLimits",
     "error_body",
 ]
