@@ -24,6 +24,7 @@ bench: $(PY_STAMP)
 	$(BIN)/python bench/turn_throughput.py
 	$(BIN)/python bench/goal_pages.py
 	$(BIN)/python bench/nudge_send.py
+	$(BIN)/python bench/review_plan.py
 
 system-deps:
 	@bash scripts/system-deps.sh

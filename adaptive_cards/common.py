@@ -22,11 +22,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("goals @name", "See a colleague's goals (all of them for your team)"),
     ("new goal", "Set a new goal"),
     ("checkin", "Fill in this week's check-in"),
-    ("checkin day friday", "Choose your check-in day (or off)"),
     ("checkins", "Your team's check-ins this week"),
     ("feedback @name", "Give someone feedback"),
     ("praise @name", "Praise someone"),
     ("request feedback from @name", "Ask colleagues for feedback about …"),
+    ("reviews", "Your reviews to write, and your results"),
 )
 
 ABOUT = (

@@ -8,15 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.checkins import ScheduleReport, schedule_checkins
 from bot.feedback_requests import RequestsReport, schedule_feedback_requests
+from bot.review_nudges import ReviewNudgeReport, schedule_review_nudges
 from domain.clock import Clock
 
 
 async def schedule_due(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, *, default_zone: ZoneInfo
-) -> tuple[ScheduleReport, RequestsReport]:
-    """Check-in cards, reminders and digests; feedback request reminders and expiry. Each job claims what
-    it sends in the transaction that queues it, so several servers may run this at once."""
+) -> tuple[ScheduleReport, RequestsReport, ReviewNudgeReport]:
+    """Check-in cards, reminders and digests; feedback request reminders and expiry; review-cycle nudges,
+    escalations and improvement plan checkpoint reminders. Each job claims what it sends in the
+    transaction that queues it (review nudges by their one-per-day outbox key), so several servers may
+    run this at once."""
     return (
         await schedule_checkins(sessions, clock, default_zone=default_zone),
         await schedule_feedback_requests(sessions, clock),
+        await schedule_review_nudges(sessions, clock, default_zone=default_zone),
     )

@@ -53,11 +53,11 @@ COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("goals @name", "See a colleague's goals (all of them for your team)", ("personal",)),
     BotCommand("new goal", "Set a new goal", ("personal",)),
     BotCommand("checkin", "Fill in this week's check-in with your manager", ("personal",)),
-    BotCommand("checkin day friday", "Choose the day your check-in arrives, or turn it off", ("personal",)),
     BotCommand("checkins", "See your team's check-ins this week and reply", ("personal",)),
     BotCommand("feedback @name", "Give someone feedback", ("personal",)),
     BotCommand("praise @name", "Praise someone", ("personal",)),
     BotCommand("request feedback from @name", "Ask colleagues for feedback on a topic", ("personal",)),
+    BotCommand("reviews", "Write your reviews, see your results and acknowledge them", ("personal",)),
 )
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.

@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
+from bot import review_nudges
 from bot.routes import BOT, BotRuntime
 from bot.schedule import schedule_due
 from directory.errors import DirectoryError
@@ -110,9 +111,16 @@ def _parser() -> argparse.ArgumentParser:
     outbox_cmd.add_parser("drain", help="send every message that is due, then exit").set_defaults(
         run=_outbox_drain
     )
-    commands.add_parser(
-        "nudge", help="queue the check-in and feedback request cards that are due, send them, then exit"
-    ).set_defaults(run=_nudge)
+    nudge = commands.add_parser(
+        "nudge",
+        help="queue the check-in, feedback request and review cycle cards that are due, send them, then exit",
+    )
+    nudge.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the review nudge plan (who, what, why, when it may go); queue and send nothing",
+    )
+    nudge.set_defaults(run=_nudge)
     return parser
 
 
@@ -362,14 +370,44 @@ async def _bot_runtime(
         await app.cleanup()
 
 
-def _nudge(settings: config.Settings, _args: argparse.Namespace) -> int:
-    """One scheduling pass and one drain: what the server's background jobs do, for cron or by hand."""
+def _nudge(settings: config.Settings, args: argparse.Namespace) -> int:
+    """One scheduling pass and one drain: what the server's background jobs do, for cron or by hand.
 
-    async def nudge() -> None:
+    People due a review nudge who have no chat with Trellis get the app installed through Graph (when the
+    directory and TEAMS_APP_CATALOG_ID are set): their chat is stored when Teams tells the bot, and the
+    next pass in their working hours reaches them."""
+    zone = settings.checkin_time_zone
+
+    async def dry_run() -> None:
+        async with _store(settings) as sessions:
+            print(await review_nudges.dry_run(sessions, system_clock, default_zone=zone))
+
+    async def nudge() -> tuple[int, ...]:
+        unreachable: tuple[int, ...] = ()
         async with _store(settings) as sessions, _bot_runtime(settings, sessions) as runtime:
-            for report in await schedule_due(sessions, system_clock, default_zone=settings.checkin_time_zone):
+            for report in await schedule_due(sessions, system_clock, default_zone=zone):
                 print(report)
+                if isinstance(report, review_nudges.ReviewNudgeReport):
+                    unreachable = report.no_chat
             print(await runtime.sender.drain())
+        return unreachable
 
-    asyncio.run(nudge())
+    if args.dry_run:
+        asyncio.run(dry_run())
+        return 0
+    unreachable = asyncio.run(nudge())
+    if unreachable and settings.directory.configured and settings.directory.teams_app_catalog_id:
+
+        async def install(sessions: Any, graph: Any) -> int:
+            print(
+                await install_for_unreachable(
+                    sessions,
+                    graph,
+                    teams_app_id=settings.directory.teams_app_catalog_id,
+                    person_ids=unreachable,
+                )
+            )
+            return 0
+
+        return _with_directory(settings, install)
     return 0
