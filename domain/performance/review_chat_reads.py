@@ -74,7 +74,9 @@ async def nudge_plan(
     facts = ReviewFacts(
         people=people,
         cycle_names=await _cycle_names(session, {i.cycle_id for i in items}),
-        statuses=await _statuses(session, [i.review_id for i in items if i.review_id is not None]),
+        statuses=await _statuses(
+            session, [i.review_id for i in items if i.review_id is not None], {i.cycle_id for i in items}
+        ),
     )
     return NudgePlan(
         now=now,
@@ -94,29 +96,11 @@ async def nudge_plan(
 async def recipients(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, Recipient]:
     """Active people with their zone, active manager and whether the bot can reach them."""
     ids = sorted(set(person_ids))
+    rows, everyone_active = await _people(session, ids)
+    active = everyone_active or await _active(session, {r[3] for r in rows.values()})
+    reach = await _reach(session, list(rows))
     found: dict[int, Recipient] = {}
-    rows: list[tuple[int, str, str | None, int | None]] = []
-    for start in range(0, len(ids), CHUNK):
-        rows += [
-            tuple(r)
-            for r in await session.execute(
-                select(Person.id, Person.display_name, Person.time_zone, Person.manager_id).where(
-                    Person.id.in_(ids[start : start + CHUNK]), Person.active.is_(True)
-                )
-            )
-        ]
-    managers = sorted({m for *_, m in rows if m is not None})
-    active: set[int] = set()
-    for start in range(0, len(managers), CHUNK):
-        active |= set(
-            await session.scalars(
-                select(Person.id).where(
-                    Person.id.in_(managers[start : start + CHUNK]), Person.active.is_(True)
-                )
-            )
-        )
-    reach = await _reach(session, [r[0] for r in rows])
-    for pid, name, zone, manager_id in rows:
+    for pid, name, zone, manager_id in rows.values():
         found[pid] = Recipient(
             person_id=pid,
             name=name,
@@ -125,6 +109,40 @@ async def recipients(session: AsyncSession, person_ids: Iterable[int]) -> dict[i
             reach=reach.get(pid, Reach.NO_CHAT),
         )
     return found
+
+
+_PERSON = select(Person.id, Person.display_name, Person.time_zone, Person.manager_id).where(
+    Person.active.is_(True)
+)
+_Row = tuple[int, str, str | None, int | None]
+
+
+async def _people(session: AsyncSession, ids: Sequence[int]) -> tuple[dict[int, _Row], set[int] | None]:
+    """The active people among `ids`, and every active person's id when that was read anyway.
+
+    A pass over a large cycle wants most of the organization: one read of everyone beats tens of
+    thousands of bound ids, and it tells which managers are active for free."""
+    if len(ids) > CHUNK:
+        wanted = set(ids)
+        everyone = [(r[0], r[1], r[2], r[3]) for r in await session.execute(_PERSON)]
+        return {r[0]: r for r in everyone if r[0] in wanted}, {r[0] for r in everyone}
+    rows: dict[int, _Row] = {}
+    for start in range(0, len(ids), CHUNK):
+        for r in await session.execute(_PERSON.where(Person.id.in_(ids[start : start + CHUNK]))):
+            rows[r[0]] = (r[0], r[1], r[2], r[3])
+    return rows, None
+
+
+async def _active(session: AsyncSession, person_ids: set[int | None]) -> set[int]:
+    ids = sorted(pid for pid in person_ids if pid is not None)
+    active: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        active |= set(
+            await session.scalars(
+                select(Person.id).where(Person.id.in_(ids[start : start + CHUNK]), Person.active.is_(True))
+            )
+        )
+    return active
 
 
 async def used_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
@@ -143,13 +161,18 @@ async def used_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
 
 
 async def _reach(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Reach]:
+    query = select(ConversationRef.person_id, ConversationRef.blocked_at)
+    chunks = (
+        [query]
+        if len(person_ids) > CHUNK  # most of the organization: one read of every conversation
+        else [
+            query.where(ConversationRef.person_id.in_(person_ids[start : start + CHUNK]))
+            for start in range(0, len(person_ids), CHUNK)
+        ]
+    )
     found: dict[int, Reach] = {}
-    for start in range(0, len(person_ids), CHUNK):
-        for pid, blocked_at in await session.execute(
-            select(ConversationRef.person_id, ConversationRef.blocked_at).where(
-                ConversationRef.person_id.in_(person_ids[start : start + CHUNK])
-            )
-        ):
+    for chunk in chunks:
+        for pid, blocked_at in await session.execute(chunk):
             found[pid] = Reach.BLOCKED if blocked_at is not None else Reach.CHAT
     return found
 
@@ -163,14 +186,22 @@ async def _cycle_names(session: AsyncSession, cycle_ids: set[int]) -> dict[int, 
     return dict(rows.all())
 
 
-async def _statuses(session: AsyncSession, review_ids: Sequence[int]) -> dict[int, ReviewStatus]:
+async def _statuses(
+    session: AsyncSession, review_ids: Sequence[int], cycle_ids: set[int]
+) -> dict[int, ReviewStatus]:
     ids = sorted(set(review_ids))
+    query = select(Review.id, Review.status)
+    chunks = (
+        [query.where(Review.cycle_id.in_(cycle_ids))]  # most of their reviews: read them by cycle
+        if len(ids) > CHUNK
+        else [query.where(Review.id.in_(ids[start : start + CHUNK])) for start in range(0, len(ids), CHUNK)]
+    )
+    wanted = set(ids)
     found: dict[int, ReviewStatus] = {}
-    for start in range(0, len(ids), CHUNK):
-        for rid, status in await session.execute(
-            select(Review.id, Review.status).where(Review.id.in_(ids[start : start + CHUNK]))
-        ):
-            found[rid] = ReviewStatus(status)
+    for chunk in chunks:
+        for rid, status in await session.execute(chunk):
+            if rid in wanted:
+                found[rid] = ReviewStatus(status)
     return found
 
 
