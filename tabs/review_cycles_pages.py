@@ -112,6 +112,7 @@ async def _render(
             dashboard = await review_reads.cycle_dashboard(
                 db, actor=visitor.actor, cycle_id=cycle_id, today=today
             )
+            nudges = await review_reads.nudge_history(db, actor=visitor.actor, cycle_id=cycle_id)
     except (Forbidden, NotFound) as refused:
         raise refusal(request, rt, visitor, refused, title="Not allowed", retry_url=REVIEW_CYCLES) from None
     cycle = dashboard.cycle
@@ -133,6 +134,6 @@ async def _render(
         already=PHASE_LABELS[already] if already else None,
         problem=problem,
         launched=cycle.phase is not Phase.DRAFT,
-        nudges=(),
+        nudges=nudges,
         fresh=next((k for k in ("launched", "created") if request.query.get(k) == "1"), None),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.access import Actor, may_manage_reviews, require
+from domain.performance.review_nudges import KIND_ESCALATION, KIND_NUDGE
 from domain.performance.review_phases import open_for
 from domain.performance.review_records import cycle_row, cycle_view, names
 from domain.performance.review_scoring import band, decimal
@@ -25,6 +26,7 @@ from domain.performance.review_views import (
     DueItem,
     DueWhat,
     MyReviews,
+    NudgeRecord,
     Phase,
     ResultSummary,
     ReviewerRole,
@@ -32,7 +34,15 @@ from domain.performance.review_views import (
     ReviewTask,
     TeamMemberStatus,
 )
-from storage.models import Person, Review, ReviewCycle, ReviewCyclePhase, ReviewParticipant, ReviewTemplate
+from storage.models import (
+    OutboxMessage,
+    Person,
+    Review,
+    ReviewCycle,
+    ReviewCyclePhase,
+    ReviewParticipant,
+    ReviewTemplate,
+)
 
 _OPEN = [p.value for p in OPEN_PHASES]
 _UNSUBMITTED = [ReviewStatus.PENDING.value, ReviewStatus.DRAFT.value]
@@ -328,3 +338,46 @@ async def _deadlines(session: AsyncSession, cycle_ids: set[int]) -> dict[tuple[i
 
 def _completion(counts: dict[DueWhat, list[int]]) -> tuple[Completion, ...]:
     return tuple(Completion(what, done, total) for what, (done, total) in counts.items() if total)
+
+
+NUDGE_HISTORY_LIMIT = 200
+
+
+async def nudge_history(
+    session: AsyncSession, *, actor: Actor, cycle_id: int, limit: int = NUDGE_HISTORY_LIMIT
+) -> tuple[NudgeRecord, ...]:
+    """HR: the review nudges and escalations queued for a cycle, newest first, with what became of them
+    (waiting, sent, or given up with the reason); read from the outbox, where the nudge engine records
+    the cycle of each."""
+    require(may_manage_reviews(actor), "review cycles")
+    await cycle_row(session, cycle_id)  # NotFound for an unknown cycle
+    rows = (
+        await session.execute(
+            select(
+                OutboxMessage.kind,
+                OutboxMessage.person_id,
+                OutboxMessage.status,
+                OutboxMessage.created_at,
+                OutboxMessage.sent_at,
+                OutboxMessage.last_error,
+            )
+            .where(
+                OutboxMessage.kind.in_([KIND_NUDGE, KIND_ESCALATION]),
+                OutboxMessage.payload["cycle_id"].as_integer() == cycle_id,
+            )
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    people = await names(session, {r.person_id for r in rows})
+    return tuple(
+        NudgeRecord(
+            person_name=people.get(r.person_id, "") if r.person_id is not None else "",
+            escalation=r.kind == KIND_ESCALATION,
+            status=r.status,
+            queued_at=r.created_at,
+            sent_at=r.sent_at,
+            error=r.last_error if r.status == "dead" else None,
+        )
+        for r in rows
+    )

@@ -774,3 +774,15 @@ class CycleDashboard:
     overdue: tuple[DueItem, ...]  # the first `limit`, by deadline
     overdue_total: int
     names: dict[int, str] = field(default_factory=dict)  # person id → name, for the overdue list
+
+
+@dataclass(frozen=True)
+class NudgeRecord:
+    """A review nudge or escalation queued for a cycle, and what became of it (HR's nudge history)."""
+
+    person_name: str
+    escalation: bool  # sent to a manager about their overdue people
+    status: str  # pending, sent, or dead (given up: error says why)
+    queued_at: datetime
+    sent_at: datetime | None
+    error: str | None

@@ -36,6 +36,7 @@ from domain.performance.review_views import (
     ReviewerRole,
     ReviewStatus,
 )
+from storage import outbox
 from storage.models import AuditEntry, Person, ReviewCalibration, ReviewCycle, ReviewParticipant
 from tests.domain.conftest import REVIEW_NOW, ReviewKit
 
@@ -717,3 +718,24 @@ async def test_the_cycle_dashboard_counts_completion_and_lists_who_is_overdue(se
         with pytest.raises(Forbidden):
             await review_reads.cycle_dashboard(session, actor=who, cycle_id=cycle.id, today=NOW.date())
     assert await count(session, ReviewParticipant) == 5
+
+
+async def test_nudge_history_lists_one_cycles_nudges_for_hr_only(session, kit, cast) -> None:
+    cycle = await kit.launched()
+    other = await kit.launched(name="Another", rule=ParticipantRule.people([cast.patti.person_id]))
+    for kind, who, cycle_id in (
+        ("review.nudge", cast.adele, cycle.id),
+        ("review.escalation", cast.alex, cycle.id),
+        ("review.nudge", cast.patti, other.id),
+        ("feedback.ask", cast.isaiah, cycle.id),  # not a review nudge
+    ):
+        await outbox.enqueue(
+            session, kind=kind, person_id=who.person_id, payload={"cycle_id": cycle_id}, now=NOW
+        )
+    history = await review_reads.nudge_history(session, actor=cast.megan, cycle_id=cycle.id)
+    assert sorted((h.person_name, h.escalation, h.status) for h in history) == [
+        ("Adele Vance", False, "pending"),
+        ("Alex Wilber", True, "pending"),
+    ]
+    with pytest.raises(Forbidden):
+        await review_reads.nudge_history(session, actor=cast.alex, cycle_id=cycle.id)

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Actor, load_actor
@@ -53,9 +53,11 @@ from domain.performance.review_views import (
     SectionInput,
     SectionKind,
 )
+from storage import outbox
 from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import (
+    OutboxMessage,
     Person,
     Review,
     ReviewCalibration,
@@ -697,6 +699,37 @@ async def test_hr_sees_every_cycle_and_one_cycles_completion_and_overdue(signed_
     assert "No nudges sent yet." in _text(_section(html, "nudges"))
     assert "Move on to peer review" in html
     assert f'href="/tabs/reviews/cycles/{cycles["C"]}/calibration"' in html
+
+
+async def test_hr_sees_the_nudges_queued_for_a_cycle_and_what_became_of_them(signed_in, review_world) -> None:
+    cycles, people = review_world.cycles, review_world.people
+    async with unit_of_work(review_world.sessions) as db:
+        for kind, person, cycle, key in (
+            ("review.nudge", "adele", "B", "b-adele"),
+            ("review.escalation", "alex", "B", "b-alex"),
+            ("review.nudge", "isaiah", "E", "e-isaiah"),  # another cycle's
+        ):
+            await outbox.enqueue(
+                db,
+                kind=kind,
+                person_id=people[person],
+                payload={"card": {}, "cycle_id": cycles[cycle]},
+                now=NOW,
+                dedupe_key=f"history-test:{key}",
+            )
+        await db.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key == "history-test:b-adele")
+            .values(status="sent", sent_at=NOW)
+        )
+    megan = await signed_in("hr")
+    _, html = await _get(megan, f"/tabs/reviews/cycles/{cycles['B']}")
+    nudges = _text(_section(html, "nudges"))
+    assert re.search(r"Adele Vance: reminder, queued [^,]+, sent 20 Jul 09:00 UTC", nudges)
+    assert re.search(
+        r"Alex Wilber: escalation about their overdue people, queued [^,]+, waiting to be sent", nudges
+    )
+    assert "Isaiah" not in nudges, "only this cycle's nudges"
 
 
 async def test_hr_moves_a_cycle_on_once_confirmed_and_illegal_moves_get_the_domains_sentence(
