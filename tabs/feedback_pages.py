@@ -9,7 +9,6 @@ so a filtered page is a link; a bad one is answered 400 with the message next to
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlencode
@@ -30,9 +29,8 @@ from domain.performance.feedback_read_views import (
     parse_filter,
 )
 from domain.performance.feedback_views import FeedbackView, FeedbackVisibility, RequestStatus, TagView
-from storage.uow import read_only, unit_of_work
 from tabs.navigation import FEEDBACK, FEEDBACK_TEAM
-from tabs.runtime import TABS, TabsRuntime, form_int, resolve_visitor, signin_redirect
+from tabs.runtime import TABS, TabsRuntime, form_int, page_visitor, reading
 from tabs.visitors import Visitor
 
 NAV = "feedback"
@@ -101,12 +99,12 @@ def _filters(form: FilterForm) -> tuple[FeedbackFilter, Problem | None]:
 async def feedback_page(request: web.Request) -> web.StreamResponse:
     """Feedback: mine (received, given, requested), or with ?about= a report's (anyone's for HR)."""
     rt = request.app[TABS]
-    visitor = await _visitor(request, rt)
+    visitor = await page_visitor(request, rt)
     actor = visitor.actor
     form = FilterForm.of(request.query)
     filters, problem = _filters(form)
     about = _about(request, rt, visitor)
-    async with _reading(rt, actor) as db:
+    async with reading(rt, actor) as db:
         choices, find_problem = await _choices(db, actor, request.query.get("find"))
         if about is None:
             mine = await feedback_read.my_feedback(db, actor=actor, now=rt.clock(), filters=filters)
@@ -136,7 +134,7 @@ async def feedback_page(request: web.Request) -> web.StreamResponse:
 async def team_feedback_page(request: web.Request) -> web.StreamResponse:
     """My team: what the first people of my line (by name) received, each with a trend."""
     rt = request.app[TABS]
-    visitor = await _visitor(request, rt)
+    visitor = await page_visitor(request, rt)
     actor = visitor.actor
     if not (actor.has(Role.MANAGER) or actor.has(Role.HR_ADMIN)):
         raise rt.pages.error(
@@ -150,7 +148,7 @@ async def team_feedback_page(request: web.Request) -> web.StreamResponse:
         )
     form = FilterForm.of(request.query)
     filters, problem = _filters(form)
-    async with _reading(rt, actor) as db:
+    async with reading(rt, actor) as db:
         line = await feedback_read.line_feedback(db, actor=actor, now=rt.clock(), filters=filters)
     return rt.pages.render(
         request,
@@ -165,20 +163,6 @@ async def team_feedback_page(request: web.Request) -> web.StreamResponse:
         problem=problem,
         latest=TEAM_LATEST,
     )
-
-
-async def _visitor(request: web.Request, rt: TabsRuntime) -> Visitor:
-    async with read_only(rt.sessions) as db:
-        visitor = await resolve_visitor(request, rt, db)
-    if visitor is None:
-        raise signin_redirect(request)
-    return visitor
-
-
-def _reading(rt: TabsRuntime, actor: Actor) -> AbstractAsyncContextManager[AsyncSession]:
-    """HR's reads write audit entries (a private note outside their line, an anonymous giver), so they
-    run in a unit of work that commits them; everyone else's are plain lookups."""
-    return unit_of_work(rt.sessions) if actor.has(Role.HR_ADMIN) else read_only(rt.sessions)
 
 
 def _about(request: web.Request, rt: TabsRuntime, visitor: Visitor) -> int | None:

@@ -18,22 +18,18 @@ from domain.performance.goal_views import GoalView
 from storage.uow import read_only, unit_of_work
 from tabs import goal_display
 from tabs import goal_edit_forms as forms
-from tabs import sessions as cookies
 from tabs.goal_edit_forms import CloseForm, EditForm, Problem
-from tabs.navigation import signin_url
 from tabs.pages import theme_of
 from tabs.runtime import (
     TABS,
     TabsRuntime,
-    csrf_refusal,
-    form_field,
     form_int,
+    posted_form,
     resolve_visitor,
     signin_redirect,
     theme_query,
 )
-from tabs.sessions import check_csrf
-from tabs.visitors import Visitor, from_session
+from tabs.visitors import Visitor
 
 PAGE = "/tabs/goals/{goal_id}/edit"
 NO_ACCESS = "You can't change this goal: only its owner, their managers and HR can."
@@ -103,16 +99,10 @@ async def close_goal(request: web.Request) -> web.StreamResponse:
 async def _posted(request: web.Request) -> tuple[TabsRuntime, Visitor, Mapping[str, object], int]:
     """The runtime, the signed-in visitor, the form and the goal id of a POST, refused as the other tab
     forms are: no session → sign in, no CSRF token → 403, no such goal → 404."""
-    rt = request.app[TABS]
-    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
-    form = await request.post()
-    async with read_only(rt.sessions) as db:
-        visitor = await from_session(db, session)
     goal_id = form_int(request.match_info["goal_id"])
-    if visitor is None:
-        raise web.HTTPSeeOther(signin_url(f"/tabs/goals/{goal_id}/edit" if goal_id else "/tabs/goals"))
-    if not check_csrf(session, form_field(form, "csrf_token")):
-        raise csrf_refusal(request, rt)
+    rt, visitor, form = await posted_form(
+        request, f"/tabs/goals/{goal_id}/edit" if goal_id else "/tabs/goals"
+    )
     if goal_id is None:
         raise _refusal(request, rt, visitor, NotFound("That goal does not exist."))
     return rt, visitor, form, goal_id

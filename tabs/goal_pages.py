@@ -15,23 +15,19 @@ from domain.performance import alignment, goals
 from domain.performance.goal_views import GoalView
 from storage.uow import read_only, unit_of_work
 from tabs import goal_display
-from tabs import sessions as cookies
-from tabs.navigation import signin_url
 from tabs.runtime import (
     TABS,
     TabsRuntime,
-    csrf_refusal,
     form_field,
     form_int,
+    posted_form,
     refuse,
     resolve_visitor,
     signin_redirect,
     theme_query,
 )
-from tabs.sessions import check_csrf
 from tabs.visitors import (
     Visitor,
-    from_session,
 )
 
 
@@ -67,16 +63,8 @@ def saved_notice(request: web.Request) -> str | None:
 
 async def update_key_result(request: web.Request) -> web.StreamResponse:
     """The inline form: a key result's new value, through the same service as the bot's card."""
-    rt = request.app[TABS]
     key_result_id = form_int(request.match_info["key_result_id"])
-    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
-    form = await request.post()
-    async with read_only(rt.sessions) as db:
-        visitor = await from_session(db, session)
-    if visitor is None:
-        raise web.HTTPSeeOther(signin_url("/tabs/goals"))
-    if not check_csrf(session, form_field(form, "csrf_token")):
-        raise csrf_refusal(request, rt)
+    rt, visitor, form = await posted_form(request, "/tabs/goals")
     value, version = form_field(form, "value"), form_int(form_field(form, "version"))
     try:
         if key_result_id is None:

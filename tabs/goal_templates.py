@@ -21,21 +21,17 @@ from domain.performance.goal_views import TemplateView
 from storage.uow import read_only, unit_of_work
 from tabs import goal_display
 from tabs import goal_template_forms as forms
-from tabs import sessions as cookies
 from tabs.goal_template_forms import AssignForm, TemplateForm
-from tabs.navigation import signin_url
 from tabs.runtime import (
     TABS,
     TabsRuntime,
-    csrf_refusal,
-    form_field,
     form_int,
+    posted_form,
     resolve_visitor,
     signin_redirect,
     theme_query,
 )
-from tabs.sessions import check_csrf
-from tabs.visitors import Visitor, from_session
+from tabs.visitors import Visitor
 
 PAGE = "/tabs/goal-templates"
 NAV = "goal-templates"
@@ -135,15 +131,7 @@ async def assign_template(request: web.Request) -> web.StreamResponse:
 async def _posted(request: web.Request) -> tuple[TabsRuntime, Visitor, Mapping[str, object]]:
     """The runtime, the signed-in visitor and the form of a POST, refused as the other tab forms are:
     no session → sign in, no CSRF token → 403, neither HR nor a manager → 403."""
-    rt = request.app[TABS]
-    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
-    form = await request.post()
-    async with read_only(rt.sessions) as db:
-        visitor = await from_session(db, session)
-    if visitor is None:
-        raise web.HTTPSeeOther(signin_url(PAGE))
-    if not check_csrf(session, form_field(form, "csrf_token")):
-        raise csrf_refusal(request, rt)
+    rt, visitor, form = await posted_form(request, PAGE)
     _require_access(request, rt, visitor)
     return rt, visitor, form
 

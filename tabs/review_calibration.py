@@ -19,9 +19,9 @@ from domain.performance.review_views import CalibrationRow, CalibrationView
 from storage.uow import unit_of_work
 from tabs import review_display as ui
 from tabs.navigation import REVIEW_CYCLES, REVIEWS
-from tabs.review_common import cycle_id_of, posted, reading, refusal, visitor_of
+from tabs.review_common import cycle_id_of, refusal
 from tabs.review_forms import CalibrationForm, GuidelineForm, Problem
-from tabs.runtime import TABS, TabsRuntime, theme_query
+from tabs.runtime import TABS, TabsRuntime, page_visitor, posted_form, reading, theme_query
 from tabs.visitors import Visitor
 
 NAV = "review-cycles"
@@ -39,7 +39,7 @@ def mount(app: web.Application) -> None:
 async def calibration_page(request: web.Request) -> web.StreamResponse:
     """The cycle's scores side by side, distributions, the guideline and the adjustments so far."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     return await _render(request, rt, visitor)
 
 
@@ -47,7 +47,7 @@ async def adjust(request: web.Request) -> web.StreamResponse:
     """One person's Adjust form: calibration.calibrate with the score and reason as typed."""
     cycle_id = cycle_id_of(request)
     back = PAGE.format(cycle_id=cycle_id) if cycle_id else REVIEWS
-    rt, visitor, form = await posted(request, back)
+    rt, visitor, form = await posted_form(request, back)
     entered = CalibrationForm.posted(form)
     person_id = entered.person()
     try:
@@ -80,7 +80,7 @@ async def guideline(request: web.Request) -> web.StreamResponse:
     """The guideline form (HR): percent per point of the scale, advisory only."""
     cycle_id = cycle_id_of(request)
     back = PAGE.format(cycle_id=cycle_id) if cycle_id else REVIEWS
-    rt, visitor, form = await posted(request, back)
+    rt, visitor, form = await posted_form(request, back)
     entered = GuidelineForm.posted(form)
     try:
         if cycle_id is None:

@@ -18,9 +18,9 @@ from storage.uow import unit_of_work
 from tabs import review_display as ui
 from tabs import review_forms as forms
 from tabs.navigation import REVIEW_CYCLES, REVIEW_SETUP
-from tabs.review_common import cycle_id_of, hr_only, posted, reading, refusal, visitor_of
+from tabs.review_common import cycle_id_of, hr_only, refusal
 from tabs.review_forms import Problem
-from tabs.runtime import TABS, TabsRuntime, form_field, theme_query
+from tabs.runtime import TABS, TabsRuntime, form_field, page_visitor, posted_form, reading, theme_query
 from tabs.visitors import Visitor
 
 NAV = "review-cycles"
@@ -39,7 +39,7 @@ def mount(app: web.Application) -> None:
 async def cycles_page(request: web.Request) -> web.StreamResponse:
     """Every cycle, newest period first, with its phase and how many people it reviews."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     hr_only(request, rt, visitor)
     try:
         async with reading(rt, visitor.actor) as db:
@@ -61,7 +61,7 @@ async def cycles_page(request: web.Request) -> web.StreamResponse:
 async def cycle_page(request: web.Request) -> web.StreamResponse:
     """One cycle's dashboard."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     hr_only(request, rt, visitor)
     return await _render(request, rt, visitor)
 
@@ -70,7 +70,7 @@ async def advance(request: web.Request) -> web.StreamResponse:
     """Move the cycle on to the phase named in the form (launching a draft), once confirmed."""
     cycle_id = cycle_id_of(request)
     back = CYCLE.format(cycle_id=cycle_id) if cycle_id else REVIEW_CYCLES
-    rt, visitor, form = await posted(request, back)
+    rt, visitor, form = await posted_form(request, back)
     hr_only(request, rt, visitor)
     if cycle_id is None:
         raise refusal(request, rt, visitor, NotFound(NO_CYCLE), title="Not found", retry_url=REVIEW_CYCLES)

@@ -24,9 +24,9 @@ from storage.uow import unit_of_work
 from tabs import review_calibration, review_cycles_pages, review_setup
 from tabs import review_display as ui
 from tabs.navigation import REVIEWS, REVIEWS_TEAM
-from tabs.review_common import cycle_id_of, posted, reading, refusal, visitor_of
+from tabs.review_common import cycle_id_of, refusal
 from tabs.review_forms import Problem
-from tabs.runtime import TABS, TabsRuntime, form_int, theme_query
+from tabs.runtime import TABS, TabsRuntime, form_int, page_visitor, posted_form, reading, theme_query
 from tabs.visitors import Visitor
 
 NAV = "reviews"
@@ -53,7 +53,7 @@ def mount_reviews(app: web.Application) -> None:
 async def my_reviews_page(request: web.Request) -> web.StreamResponse:
     """The reviews I write in open cycles (status, due date) and my released results (score, band)."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     async with reading(rt, visitor.actor) as db:
         mine = await review_reads.my_reviews(db, actor=visitor.actor, today=rt.clock().date())
     return rt.pages.render(
@@ -72,7 +72,7 @@ async def my_reviews_page(request: web.Request) -> web.StreamResponse:
 async def result_page(request: web.Request) -> web.StreamResponse:
     """One cycle's review of me (or, with ?person=, of someone in my line; anyone's for HR)."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     return await _render_result(request, rt, visitor)
 
 
@@ -80,7 +80,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     """The Acknowledge form: once, with an optional comment; then back to the result."""
     cycle_id = cycle_id_of(request)
     back = RESULT.format(cycle_id=cycle_id) if cycle_id else REVIEWS
-    rt, visitor, form = await posted(request, back)
+    rt, visitor, form = await posted_form(request, back)
     if cycle_id is None:
         raise refusal(request, rt, visitor, NotFound(NOT_FOUND), title="Not found")
     comment = form.get("comment")
@@ -152,7 +152,7 @@ def _acknowledgeable(result: ReviewResultView) -> bool:
 async def team_reviews_page(request: web.Request) -> web.StreamResponse:
     """My line's status per phase in every open cycle, overdue items marked (statuses, never content)."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     actor = visitor.actor
     if not (actor.has(Role.MANAGER) or actor.has(Role.HR_ADMIN)):
         raise rt.pages.error(

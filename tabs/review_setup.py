@@ -18,9 +18,9 @@ from storage.uow import unit_of_work
 from tabs import review_display as ui
 from tabs import review_forms as forms
 from tabs.navigation import REVIEW_CYCLES, REVIEW_SETUP
-from tabs.review_common import hr_only, posted, reading, refusal, visitor_of
+from tabs.review_common import hr_only, refusal
 from tabs.review_forms import CycleForm, FieldInvalid, Problem, TemplateForm
-from tabs.runtime import TABS, TabsRuntime, form_int, theme_query
+from tabs.runtime import TABS, TabsRuntime, form_int, page_visitor, posted_form, reading, theme_query
 from tabs.visitors import Visitor
 
 NAV = "review-cycles"
@@ -37,7 +37,7 @@ def mount(app: web.Application) -> None:
 async def setup_page(request: web.Request) -> web.StreamResponse:
     """The templates, and the forms to define a template and a cycle."""
     rt = request.app[TABS]
-    visitor = await visitor_of(request, rt)
+    visitor = await page_visitor(request, rt)
     hr_only(request, rt, visitor)
     created = form_int(request.query.get("template_created"))
     chosen = str(created) if created else request.query.get("template", "")
@@ -46,7 +46,7 @@ async def setup_page(request: web.Request) -> web.StreamResponse:
 
 async def create_template(request: web.Request) -> web.StreamResponse:
     """The New template form: a scale and up to SECTION_ROWS sections, then back to the page."""
-    rt, visitor, form = await posted(request, REVIEW_SETUP)
+    rt, visitor, form = await posted_form(request, REVIEW_SETUP)
     hr_only(request, rt, visitor)
     entered = TemplateForm.posted(form)
     try:
@@ -74,7 +74,7 @@ async def create_template(request: web.Request) -> web.StreamResponse:
 
 async def create_cycle(request: web.Request) -> web.StreamResponse:
     """The New cycle form: a draft, or (Save and launch) a launched cycle with its participants frozen."""
-    rt, visitor, form = await posted(request, REVIEW_SETUP)
+    rt, visitor, form = await posted_form(request, REVIEW_SETUP)
     hr_only(request, rt, visitor)
     entered = CycleForm.posted(form)
     who_field = WHO_FIELDS.get(entered.who)

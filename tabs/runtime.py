@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.access import actor_for_teams_user
+from domain.access import Actor, Role, actor_for_teams_user
 from domain.clock import Clock, system_clock
+from storage.uow import read_only, unit_of_work
 from tabs import sessions as cookies
 from tabs.navigation import HOME, signin_url
 from tabs.pages import Pages, theme_of
 from tabs.people import PeopleDirectory
-from tabs.sessions import SessionSigner
+from tabs.sessions import SessionSigner, check_csrf
 from tabs.settings import TabSettings
 from tabs.sso import KeysUnavailable, TokenRejected, TokenValidator
 from tabs.visitors import (
@@ -155,3 +157,36 @@ def form_field(form: Mapping[str, object], name: str) -> str | None:
     """A posted text field, or None when it is missing (or a file)."""
     value = form.get(name)
     return value if isinstance(value, str) else None
+
+
+# --- what every page and form starts with --------------------------------------------------------------
+
+
+async def page_visitor(request: web.Request, rt: TabsRuntime) -> Visitor:
+    """The signed-in visitor of a page, or the sign-in redirect."""
+    async with read_only(rt.sessions) as db:
+        visitor = await resolve_visitor(request, rt, db)
+    if visitor is None:
+        raise signin_redirect(request)
+    return visitor
+
+
+async def posted_form(request: web.Request, back: str) -> tuple[TabsRuntime, Visitor, Mapping[str, object]]:
+    """The runtime, the signed-in visitor and the form of a POST: no session → sign in (then `back`), no
+    CSRF token → 403."""
+    rt = request.app[TABS]
+    session = rt.signer.read(request.cookies.get(cookies.SESSION_COOKIE))
+    form = await request.post()
+    async with read_only(rt.sessions) as db:
+        visitor = await from_session(db, session)
+    if visitor is None:
+        raise web.HTTPSeeOther(signin_url(back))
+    if not check_csrf(session, form_field(form, "csrf_token")):
+        raise csrf_refusal(request, rt)
+    return rt, visitor, form
+
+
+def reading(rt: TabsRuntime, actor: Actor) -> AbstractAsyncContextManager[AsyncSession]:
+    """HR's reads may write audit entries (a private note outside their line, an anonymous giver or
+    reviewer), so they run in a unit of work that commits them; everyone else's are plain lookups."""
+    return unit_of_work(rt.sessions) if actor.has(Role.HR_ADMIN) else read_only(rt.sessions)
