@@ -20,18 +20,16 @@ from domain.performance.review_views import (
     FIVE_POINT_SCALE,
     CycleDeadlines,
     CycleView,
-    ItemInput,
-    ItemKind,
     ParticipantRule,
     Phase,
     Recurrence,
     ReviewerRole,
     SectionInput,
-    SectionKind,
     TemplateView,
 )
 from storage import demo
 from storage.models import Person, Review
+from tests.support.reviews import STANDARD_SECTIONS
 
 
 @dataclass(frozen=True)
@@ -70,40 +68,6 @@ Q1_DEADLINES = CycleDeadlines(
     manager_review=date(2026, 3, 27),
     calibration=date(2026, 4, 3),
     acknowledgement=date(2026, 4, 17),
-)
-MANAGER_AND_SELF = (ReviewerRole.SELF, ReviewerRole.MANAGER)
-# Goals 50, competencies 30, questions 20 (scored, from the manager's ratings); a peer and upward section
-# weighing 0 (shown pooled, never scored).
-STANDARD_SECTIONS = (
-    SectionInput(SectionKind.GOALS, "Goals", 50, MANAGER_AND_SELF),
-    SectionInput(
-        SectionKind.COMPETENCIES,
-        "Competencies",
-        30,
-        MANAGER_AND_SELF,
-        (ItemInput("Communication"), ItemInput("Delivery"), ItemInput("Ownership")),
-    ),
-    SectionInput(
-        SectionKind.QUESTIONS,
-        "Overall",
-        20,
-        MANAGER_AND_SELF,
-        (
-            ItemInput("Overall impact", ItemKind.RATING),
-            ItemInput("Highlights of the quarter", ItemKind.TEXT),
-            ItemInput("Ready for promotion?", ItemKind.CHOICE, required=False, choices=("Yes", "Not yet")),
-        ),
-    ),
-    SectionInput(
-        SectionKind.QUESTIONS,
-        "Working together",
-        0,
-        (ReviewerRole.PEER, ReviewerRole.REPORT),
-        (
-            ItemInput("Collaboration", ItemKind.RATING),
-            ItemInput("What should they keep doing?", ItemKind.TEXT, required=False),
-        ),
-    ),
 )
 
 

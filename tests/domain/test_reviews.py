@@ -38,7 +38,8 @@ from domain.performance.review_views import (
     SectionKind,
 )
 from storage.models import Person, Review, ReviewAnswer, ReviewCycle, ReviewParticipant, ReviewTemplate
-from tests.domain.conftest import MANAGER_AND_SELF, Q1_DEADLINES, REVIEW_NOW, STANDARD_SECTIONS
+from tests.domain.conftest import Q1_DEADLINES, REVIEW_NOW
+from tests.support.reviews import MANAGER_AND_SELF, STANDARD_SECTIONS
 
 NOW = REVIEW_NOW
 

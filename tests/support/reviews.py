@@ -31,6 +31,42 @@ from storage import demo
 from storage.models import Person, Review
 from storage.uow import unit_of_work
 
+MANAGER_AND_SELF = (ReviewerRole.SELF, ReviewerRole.MANAGER)
+# Goals 50, competencies 30, questions 20 (scored, from the manager's ratings); a peer and upward section
+# weighing 0 (shown pooled, never scored).
+STANDARD_SECTIONS = (
+    SectionInput(SectionKind.GOALS, "Goals", 50, MANAGER_AND_SELF),
+    SectionInput(
+        SectionKind.COMPETENCIES,
+        "Competencies",
+        30,
+        MANAGER_AND_SELF,
+        (ItemInput("Communication"), ItemInput("Delivery"), ItemInput("Ownership")),
+    ),
+    SectionInput(
+        SectionKind.QUESTIONS,
+        "Overall",
+        20,
+        MANAGER_AND_SELF,
+        (
+            ItemInput("Overall impact", ItemKind.RATING),
+            ItemInput("Highlights of the quarter", ItemKind.TEXT),
+            ItemInput("Ready for promotion?", ItemKind.CHOICE, required=False, choices=("Yes", "Not yet")),
+        ),
+    ),
+    SectionInput(
+        SectionKind.QUESTIONS,
+        "Working together",
+        0,
+        (ReviewerRole.PEER, ReviewerRole.REPORT),
+        (
+            ItemInput("Collaboration", ItemKind.RATING),
+            ItemInput("What should they keep doing?", ItemKind.TEXT, required=False),
+        ),
+    ),
+)
+
+
 BOTH = (ReviewerRole.SELF, ReviewerRole.MANAGER)
 SECTIONS = (
     SectionInput(SectionKind.GOALS, "Goals", 50, BOTH),

@@ -70,6 +70,7 @@ from storage.uow import unit_of_work
 from tabs.routes import mount
 from tabs.security import security_headers
 from tabs.settings import TabSettings
+from tests.support.reviews import MANAGER_AND_SELF, STANDARD_SECTIONS
 
 from .conftest import (
     ADELE,
@@ -101,38 +102,6 @@ REVIEW_PERSONAS = {
     "lee": (TENANT, LEAVER),
     "patti": (TENANT, PATTI),
 }
-MANAGER_AND_SELF = (ReviewerRole.SELF, ReviewerRole.MANAGER)
-STANDARD = (
-    SectionInput(SectionKind.GOALS, "Goals", 50, MANAGER_AND_SELF),
-    SectionInput(
-        SectionKind.COMPETENCIES,
-        "Competencies",
-        30,
-        MANAGER_AND_SELF,
-        (ItemInput("Communication"), ItemInput("Delivery"), ItemInput("Ownership")),
-    ),
-    SectionInput(
-        SectionKind.QUESTIONS,
-        "Overall",
-        20,
-        MANAGER_AND_SELF,
-        (
-            ItemInput("Overall impact", ItemKind.RATING),
-            ItemInput("Highlights of the quarter", ItemKind.TEXT),
-            ItemInput("Ready for promotion?", ItemKind.CHOICE, required=False, choices=("Yes", "Not yet")),
-        ),
-    ),
-    SectionInput(
-        SectionKind.QUESTIONS,
-        "Working together",
-        0,
-        (ReviewerRole.PEER, ReviewerRole.REPORT),
-        (
-            ItemInput("Collaboration", ItemKind.RATING),
-            ItemInput("What should they keep doing?", ItemKind.TEXT, required=False),
-        ),
-    ),
-)
 SIMPLE = (
     SectionInput(
         SectionKind.COMPETENCIES,
@@ -222,7 +191,12 @@ async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, 
                 await review_cycles.advance(db, actor=megan, cycle_id=cycle_id, to=phase, now=NOW)
 
         standard = await review_templates.create_template(
-            db, actor=megan, name="Quarterly review", scale=FIVE_POINT_SCALE, sections=STANDARD, now=BUILD_A
+            db,
+            actor=megan,
+            name="Quarterly review",
+            scale=FIVE_POINT_SCALE,
+            sections=STANDARD_SECTIONS,
+            now=BUILD_A,
         )
         simple = await review_templates.create_template(
             db, actor=megan, name="Simple review", scale=FIVE_POINT_SCALE, sections=SIMPLE, now=BUILD_A
