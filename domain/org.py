@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -90,3 +91,18 @@ async def home(session: AsyncSession, *, actor: Actor) -> HomeView:
         reports=tuple(PersonView.of(p) for p in reports),
         due=(),
     )
+
+
+NAMES_CHUNK = 5000  # ids bound per query: far below PostgreSQL's and SQLite's parameter limits
+
+
+async def display_names(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names by person id (left people included: a name on old records stays readable)."""
+    ids = sorted({pid for pid in person_ids if pid is not None})
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), NAMES_CHUNK):
+        rows = await session.execute(
+            select(Person.id, Person.display_name).where(Person.id.in_(ids[start : start + NAMES_CHUNK]))
+        )
+        found.update(rows.all())
+    return found

@@ -28,3 +28,13 @@ def quoted_text(value: str | None, limit: int) -> str | None:
     if len(text) > limit:
         return text[: limit - 1] + "…"
     return text or None
+
+
+CLIENT_ID_MAX = 64  # the client_request_id columns
+
+
+def checked_client_id(value: str | None) -> str | None:
+    """The id a form was built with (a second submit of the same form finds the first write), checked."""
+    if value is not None and not 0 < len(value) <= CLIENT_ID_MAX:
+        raise Invalid("The form sent a bad request id. Please start again from a fresh card.")
+    return value

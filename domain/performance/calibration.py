@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, Role, may_calibrate, may_manage_reviews, require
 from domain.errors import Conflict, Invalid, NotFound
-from domain.performance.review_records import cycle_row, names
+from domain.org import display_names as names
+from domain.performance.review_records import cycle_row
 from domain.performance.review_scoring import (
     band,
     calibrated_score,

@@ -55,6 +55,7 @@ from domain.access import (
     relations_to,
 )
 from domain.errors import DomainError, Forbidden, Invalid, NotFound
+from domain.org import display_names
 from domain.org_people import DEFAULT_TIME_ZONE
 from domain.performance import goals
 from domain.performance.checkin_views import (
@@ -282,7 +283,7 @@ async def digest(session: AsyncSession, *, actor: Actor, week: date) -> DigestVi
     submitted = [c for c in rows if c.submitted_at is not None]
     views = await _views(session, submitted)
     done = {c.person_id for c in submitted}
-    names = {**reports, **await _names(session, {c.person_id for c in rows})}
+    names = {**reports, **await display_names(session, {c.person_id for c in rows})}
     waiting = sorted(names[pid] for pid in {*reports, *(c.person_id for c in rows)} - done if pid in names)
     return DigestView(
         manager_id=actor.person_id,
@@ -856,15 +857,6 @@ async def _relations(session: AsyncSession, actor: Actor, person_ids: Iterable[i
     return await relations_to(session, actor, departments)
 
 
-async def _names(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
-    ids = {pid for pid in person_ids if pid is not None}
-    if not ids:
-        return {}
-    return dict(
-        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
-    )
-
-
 async def _views(session: AsyncSession, checkins: Sequence[CheckIn]) -> list[CheckInView]:
     """Views of the check-ins with their open talking points and replies: four queries however many."""
     if not checkins:
@@ -884,7 +876,7 @@ async def _views(session: AsyncSession, checkins: Sequence[CheckIn]) -> list[Che
             .order_by(CheckInComment.id)
         )
     ).all()
-    names = await _names(
+    names = await display_names(
         session, {*people, *(p.raised_by_id for p in points), *(c.author_id for c in comments)}
     )
     by_id = {c.id: c for c in checkins}

@@ -46,6 +46,7 @@ from domain.access import (
     require,
 )
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.org import display_names
 from domain.performance.feedback_views import (
     ANONYMITY_THRESHOLD,
     ASKED_MAX,
@@ -76,11 +77,10 @@ from domain.performance.feedback_views import (
     TagInput,
     TagView,
 )
-from domain.text import quoted_text, required_text
+from domain.text import checked_client_id, quoted_text, required_text
 from storage.models import Feedback, FeedbackRequest, FeedbackRequestAsk, FeedbackTag, Person
 
 PLAN_LIMIT = 200
-CLIENT_ID_MAX = 64
 
 
 class _AlreadyAnswered(Exception):
@@ -223,7 +223,7 @@ async def request_feedback(
 
     Returns the request and the asks whose cards the bot should send; a second submit returns the first
     request with nothing to send."""
-    client_id = _client_id(client_request_id)
+    client_id = checked_client_id(client_request_id)
     if client_id is not None and (done := await _request_by_client_id(session, actor, client_id)):
         view = await _request_view(session, actor, done, now)
         return RequestOutcome(replace(view, already_submitted=True), ())
@@ -299,7 +299,7 @@ async def pending_requests(session: AsyncSession, *, actor: Actor, now: datetime
             .order_by(FeedbackRequest.expires_at, FeedbackRequest.id)
         )
     ).all()
-    names = await _names(session, {pid for _, r in rows for pid in (r.requester_id, r.subject_id)})
+    names = await display_names(session, {pid for _, r in rows for pid in (r.requester_id, r.subject_id)})
     return tuple(
         PendingAsk(
             ask_id=ask_id,
@@ -405,7 +405,7 @@ async def ask_notices(session: AsyncSession, *, ask_ids: Iterable[int]) -> tuple
             .order_by(FeedbackRequestAsk.id)
         )
     ).all()
-    names = await _names(session, {pid for _, _, r in rows for pid in (r.requester_id, r.subject_id)})
+    names = await display_names(session, {pid for _, _, r in rows for pid in (r.requester_id, r.subject_id)})
     return tuple(_ask_notice(ask_id, asked_id, r, names) for ask_id, asked_id, r in rows)
 
 
@@ -453,7 +453,7 @@ def _feedback_row(
         visibility=visibility.value,
         quote=quoted_text(quote, QUOTE_MAX),
         created_at=now,
-        client_request_id=_client_id(client_request_id),
+        client_request_id=checked_client_id(client_request_id),
         tags=[FeedbackTag(tag=t.tag, rating=t.rating) for t in _tags(tags)],
     )
 
@@ -486,12 +486,6 @@ def _tags(tags: Sequence[TagInput]) -> list[TagInput]:
         seen.add(tag.casefold())
         clean.append(TagInput(tag, given.rating))
     return clean
-
-
-def _client_id(value: str | None) -> str | None:
-    if value is not None and not 0 < len(value) <= CLIENT_ID_MAX:
-        raise Invalid("The form sent a bad request id. Please start again from a fresh card.")
-    return value
 
 
 def _expiry(now: datetime, expires_at: datetime | None) -> datetime:
@@ -654,7 +648,7 @@ async def _history(session: AsyncSession, actor: Actor, person_id: int) -> Feedb
     views, pooled = await _visible(session, actor, rows)
     request_ids = {fb.request_id for fb in pooled if fb.request_id is not None}
     requests = await _requests(session, request_ids)
-    names = await _names(session, {person_id})
+    names = await display_names(session, {person_id})
     return FeedbackHistory(
         person_id=person_id,
         person_name=names.get(person_id, ""),
@@ -732,7 +726,9 @@ async def _request_view(
     rows = await _rows(session, _FEEDBACK.where(Feedback.request_id == request.id))
     views, pooled = await _visible(session, actor, rows)
     seen = {v.id for v in views}
-    names = await _names(session, {request.requester_id, request.subject_id, *(a.asked_id for a in asks)})
+    names = await display_names(
+        session, {request.requester_id, request.subject_id, *(a.asked_id for a in asks)}
+    )
     aggregates = _aggregates(actor, pooled, {request.id: request})
     return FeedbackRequestView(
         id=request.id,
@@ -826,13 +822,4 @@ async def _relations(session: AsyncSession, actor: Actor, person_ids: Iterable[i
 
 
 async def _names_of(session: AsyncSession, rows: Sequence[Feedback]) -> dict[int, str]:
-    return await _names(session, {pid for fb in rows for pid in (fb.giver_id, fb.recipient_id)})
-
-
-async def _names(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
-    ids = {pid for pid in person_ids if pid is not None}
-    if not ids:
-        return {}
-    return dict(
-        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
-    )
+    return await display_names(session, {pid for fb in rows for pid in (fb.giver_id, fb.recipient_id)})

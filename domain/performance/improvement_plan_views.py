@@ -24,7 +24,6 @@ SUPPORT_MAX = 10
 NOTES_MAX = 4000  # a checkpoint's notes, an outcome's note
 COMMENT_MAX = 2000  # the employee's comment when acknowledging
 CHECKPOINTS_MAX = 12
-CLIENT_ID_MAX = 64
 
 # Checkpoints fall this many days after the start date unless the plan names its own dates.
 DEFAULT_CHECKPOINT_DAYS = (30, 60, 90)

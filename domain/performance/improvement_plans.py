@@ -43,10 +43,10 @@ from domain.access import (
     relation_to,
 )
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.org import display_names
 from domain.performance.improvement_plan_views import (
     CHECKPOINT_LABELS,
     CHECKPOINTS_MAX,
-    CLIENT_ID_MAX,
     CLOSING_OUTCOMES,
     COMMENT_MAX,
     DECISIONS,
@@ -77,7 +77,7 @@ from domain.performance.improvement_plan_views import (
     PlanGoalView,
     PlanStatus,
 )
-from domain.text import optional_text, required_text
+from domain.text import checked_client_id, optional_text, required_text
 from storage.models import (
     Goal,
     ImprovementPlan,
@@ -124,7 +124,7 @@ async def create_plan(
     """Write a draft plan for someone in one's line (HR: anyone but oneself); checkpoints default to 30, 60
     and 90 days after the start (today unless given). The same client_request_id again returns the first
     plan, unwritten."""
-    client_id = _client_id(client_request_id)
+    client_id = checked_client_id(client_request_id)
     if client_id is not None and (repeat := await _repeat(session, actor, client_id)) is not None:
         return repeat
     employee = await _active_person(session, employee_id)
@@ -723,12 +723,6 @@ def _decision(value: Outcome | str) -> Outcome:
     return chosen
 
 
-def _client_id(value: str | None) -> str | None:
-    if value is not None and not 0 < len(value) <= CLIENT_ID_MAX:
-        raise Invalid("The form sent a bad request id. Please start again from a fresh card.")
-    return value
-
-
 # --- helpers ---------------------------------------------------------------------------------------------
 
 _PLANS: Select[tuple[ImprovementPlan]] = (
@@ -839,7 +833,7 @@ async def _recorded_again(
         return replace(
             await _view(session, actor, plan, rel, via="record_checkpoint"), already_submitted=True
         )
-    names = await _names(session, [checkpoint.recorded_by_id])
+    names = await display_names(session, [checkpoint.recorded_by_id])
     by = names.get(checkpoint.recorded_by_id or 0, "someone who has left")
     label = CHECKPOINT_LABELS[CheckpointStatus(checkpoint.status)]
     raise Conflict(
@@ -894,7 +888,7 @@ async def _view(
             about=plan.employee_id,
             via=via,
         )
-    names = await _names(
+    names = await display_names(
         session,
         [
             plan.employee_id,
@@ -963,15 +957,6 @@ async def _view(
 
 def _name(names: dict[int, str], person_id: int | None) -> str | None:
     return names.get(person_id) if person_id is not None else None
-
-
-async def _names(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
-    ids = {pid for pid in person_ids if pid is not None}
-    if not ids:
-        return {}
-    return dict(
-        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
-    )
 
 
 async def _goal_titles(session: AsyncSession, goal_ids: Iterable[int | None]) -> dict[int, str]:

@@ -8,7 +8,6 @@ are HR's to give. Text is stored as typed (trimmed): escaping it is each transpo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -26,6 +25,7 @@ from domain.access import (
     require,
 )
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.org import display_names
 from domain.performance.recognition_views import (
     BADGE_DESCRIPTION_MAX,
     BADGE_EMOJI_MAX,
@@ -36,10 +36,9 @@ from domain.performance.recognition_views import (
     ChannelTarget,
     PraiseView,
 )
-from domain.text import optional_text, quoted_text, required_text
+from domain.text import checked_client_id, optional_text, quoted_text, required_text
 from storage.models import Badge, Person, Praise
 
-CLIENT_ID_MAX = 64
 FEED_LIMIT = 50
 
 
@@ -128,7 +127,7 @@ async def give_praise(
         private=bool(private),
         quote=quoted_text(quote, QUOTE_MAX),
         created_at=now,
-        client_request_id=_client_id(client_request_id),
+        client_request_id=checked_client_id(client_request_id),
         channel_conversation_id=channel.conversation_id if channel else None,
         channel_service_url=channel.service_url if channel else None,
     )
@@ -249,7 +248,7 @@ async def _badge_named(session: AsyncSession, name: str) -> int | None:
 async def _views(session: AsyncSession, actor: Actor, rows: list[Praise]) -> list[PraiseView]:
     if not rows:
         return []
-    names = await _names(session, {pid for p in rows for pid in (p.giver_id, p.receiver_id)})
+    names = await display_names(session, {pid for p in rows for pid in (p.giver_id, p.receiver_id)})
     badge_ids = {p.badge_id for p in rows if p.badge_id is not None}
     badges = (
         {b.id: b for b in await session.scalars(select(Badge).where(Badge.id.in_(badge_ids)))}
@@ -287,18 +286,3 @@ def _badge_view(badge: Badge, actor: Actor) -> BadgeView:
         active=badge.active,
         may_give=badge.active and may_give_badge(actor, official=badge.official),
     )
-
-
-async def _names(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
-    ids = {pid for pid in person_ids if pid is not None}
-    if not ids:
-        return {}
-    return dict(
-        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
-    )
-
-
-def _client_id(value: str | None) -> str | None:
-    if value is not None and not 0 < len(value) <= CLIENT_ID_MAX:
-        raise Invalid("The form sent a bad request id. Please start again from a fresh card.")
-    return value

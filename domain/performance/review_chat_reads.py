@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor
 from domain.nudges import DEFAULT_HOURS, WorkingHours
+from domain.org import display_names as names
 from domain.performance.improvement_plans import due_checkpoints
 from domain.performance.review_nudges import (
     NudgePlan,
@@ -30,7 +31,7 @@ from domain.performance.review_nudges import (
     plan_reviews,
 )
 from domain.performance.review_reads import due_items
-from domain.performance.review_records import CHUNK, names
+from domain.performance.review_records import CHUNK
 from domain.performance.review_templates import load_template
 from domain.performance.review_views import Phase, ReviewerRole, ReviewStatus
 from storage.models import (

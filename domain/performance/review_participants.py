@@ -25,8 +25,9 @@ from sqlalchemy.orm import aliased
 
 from domain.access import Actor, may_manage_reviews, may_nominate_peers, relation_to, require
 from domain.errors import Invalid, NotFound
+from domain.org import display_names as names
 from domain.performance.review_phases import day
-from domain.performance.review_records import CHUNK, CYCLE_NOT_FOUND, cycle_row, names
+from domain.performance.review_records import CHUNK, CYCLE_NOT_FOUND, cycle_row
 from domain.performance.review_templates import asks_reports, load_template
 from domain.performance.review_views import (
     ADD_PHASES,

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.access import Actor, may_manage_reviews, require
+from domain.org import display_names as names
 from domain.performance.review_nudges import KIND_ESCALATION, KIND_NUDGE
 from domain.performance.review_phases import open_for
-from domain.performance.review_records import cycle_row, cycle_view, names
+from domain.performance.review_records import cycle_row, cycle_view
 from domain.performance.review_scoring import band, decimal
 from domain.performance.review_views import (
     OPEN_PHASES,

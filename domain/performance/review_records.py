@@ -38,7 +38,6 @@ from domain.performance.review_views import (
 )
 from storage.models import (
     Goal,
-    Person,
     ReviewAnswer,
     ReviewCycle,
     ReviewCyclePhase,
@@ -154,18 +153,6 @@ def rule_of(cycle: ReviewCycle) -> ParticipantRule:
 async def phase_row(session: AsyncSession, cycle_id: int, phase: Phase | str) -> ReviewCyclePhase | None:
     """One phase of a cycle (None when the cycle has no such phase)."""
     return await session.get(ReviewCyclePhase, (cycle_id, Phase(phase).value), populate_existing=True)
-
-
-async def names(session: AsyncSession, person_ids: Iterable[int | None]) -> dict[int, str]:
-    """Display names by person id."""
-    ids = sorted({pid for pid in person_ids if pid is not None})
-    found: dict[int, str] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.execute(
-            select(Person.id, Person.display_name).where(Person.id.in_(ids[start : start + CHUNK]))
-        )
-        found.update(rows.all())
-    return found
 
 
 async def goal_results(

@@ -26,12 +26,12 @@ from domain.access import (
     relation_to,
 )
 from domain.errors import Invalid, NotFound
+from domain.org import display_names as names
 from domain.performance.review_records import (
     REVIEW_NOT_FOUND,
     answers_of,
     form_sections,
     goal_results,
-    names,
     role_sections,
     section_ratings,
 )

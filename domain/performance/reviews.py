@@ -28,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, may_write_review
 from domain.errors import Conflict, Invalid, NotFound
+from domain.org import display_names as names
 from domain.performance.review_phases import closed_message, open_for
 from domain.performance.review_records import (
     REVIEW_NOT_FOUND,
     answers_of,
     form_sections,
     goal_results,
-    names,
     phase_row,
     role_sections,
     section_ratings,
