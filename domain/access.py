@@ -275,6 +275,70 @@ def audited_improvement_plan_read(actor: Actor, rel: Relation) -> str | None:
     return None
 
 
+# Competencies and development: a person's assessed levels and development plan are theirs to see, like
+# their goals; talent data (below) never is.
+
+
+def may_define_competencies(actor: Actor) -> bool:
+    """Create and change competencies, role profiles and career steps: HR."""
+    return actor.has(Role.HR_ADMIN)
+
+
+def may_assess_competency(actor: Actor, rel: Relation) -> bool:
+    """Record someone's assessed level on a competency: their manager line and HR, never themselves."""
+    return may_manage(actor, rel)
+
+
+def may_view_development(actor: Actor, rel: Relation) -> bool:
+    """See someone's assessed levels, gaps, career path and development plan: the person, their line, HR."""
+    return may_view_performance(actor, rel)
+
+
+def may_edit_development(actor: Actor, rel: Relation) -> bool:
+    """Add to, change and mark progress on someone's development plan: the person, their line and HR."""
+    return rel.is_self or rel.in_line or actor.has(Role.HR_ADMIN)
+
+
+# Talent management. `may_view_talent` above is the rule for one person's potential, placement, risk and
+# succession; these are the rules for running the processes. Nobody acts on their own talent data.
+
+
+def may_manage_talent_reviews(actor: Actor) -> bool:
+    """Open, move through calibration, finalize and open-to-managers a talent review: HR."""
+    return actor.has(Role.HR_ADMIN)
+
+
+def may_rate_potential(actor: Actor, rel: Relation) -> bool:
+    """Rate someone's potential, risk and impact of loss in a talent review: their manager line, HR and
+    talent reviewers in scope; never the person themselves."""
+    if rel.is_self:
+        return False
+    return rel.in_line or actor.has(Role.HR_ADMIN) or _talent_reviewer_for(actor, rel.subject_department)
+
+
+def may_calibrate_talent(actor: Actor, rel: Relation) -> bool:
+    """Move someone between 9-box cells in a calibration session: HR and talent reviewers in scope."""
+    if rel.is_self:
+        return False
+    return actor.has(Role.HR_ADMIN) or _talent_reviewer_for(actor, rel.subject_department)
+
+
+def may_manage_succession(actor: Actor, *, department: str | None) -> bool:
+    """Name critical positions, edit their slates and record how they were filled: HR, and talent reviewers
+    for positions in their scope."""
+    return actor.has(Role.HR_ADMIN) or _talent_reviewer_for(actor, department)
+
+
+def may_view_talent_pages(actor: Actor) -> bool:
+    """Open the succession board, talent reviews and talent metrics at all (each row still asks
+    `may_view_talent`): HR and talent reviewers."""
+    return actor.has(Role.HR_ADMIN) or actor.has(Role.TALENT_REVIEWER)
+
+
+def _talent_reviewer_for(actor: Actor, department: str | None) -> bool:
+    return actor.has(Role.TALENT_REVIEWER) and _in_scope(actor, department)
+
+
 def require(allowed: bool, what: str) -> None:
     """Raise Forbidden with a sentence the person can read."""
     if not allowed:

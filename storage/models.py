@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -133,6 +134,10 @@ class Position(TimestampMixin, Base):
     department: Mapped[str | None] = mapped_column(String(200), index=True)
     incumbent_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The role profile (required competencies) of whoever sits here.
+    role_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="SET NULL"), index=True
+    )
 
     incumbent: Mapped[Person | None] = relationship()
 
@@ -641,8 +646,10 @@ class ReviewItem(Base):
     text: Mapped[str] = mapped_column(String(500))
     required: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     choices: Mapped[list[Any] | None] = mapped_column(JSON)
-    # The competency framework's entry, once it exists (talent issue): no foreign key until then.
-    competency_id: Mapped[int | None] = mapped_column(Integer)
+    # The framework's competency this item rates: a released review records it as an assessment.
+    competency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competencies.id", ondelete="RESTRICT"), index=True
+    )
 
     section: Mapped[ReviewSection] = relationship(back_populates="items")
 
@@ -965,3 +972,352 @@ class ImprovementPlanDecision(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     previous_end_date: Mapped[date] = mapped_column(Date)
     new_end_date: Mapped[date | None] = mapped_column(Date)
+
+
+# --- competency framework ---
+# The shared language of both halves: review items rate competencies, assessments record a person's level
+# (every one kept: the latest is the current level), role profiles say what a role expects.
+
+
+class Competency(Base):
+    """A competency with a category and one description per level, lowest first."""
+
+    __tablename__ = "competencies"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_competencies_name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))  # the name casefolded
+    category: Mapped[str] = mapped_column(String(64))  # leadership | functional | behaviours | ...
+    description: Mapped[str | None] = mapped_column(Text)
+    # Level n is described by levels[n - 1]; a competency has 2 to 10 levels.
+    levels: Mapped[list[Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RoleProfile(Base):
+    """What a role expects: competencies at levels, with weights; a job title maps people to it."""
+
+    __tablename__ = "role_profiles"
+    __table_args__ = (
+        UniqueConstraint("name_key", name="uq_role_profiles_name_key"),
+        UniqueConstraint("job_title_key", name="uq_role_profiles_job_title_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    # People whose job title is this (casefolded) hold the role when no position says otherwise.
+    job_title_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    requirements: Mapped[list[RoleRequirement]] = relationship(cascade="all, delete-orphan")
+
+
+class RoleRequirement(Base):
+    """One competency a role profile expects, at a level, with a weight."""
+
+    __tablename__ = "role_requirements"
+    __table_args__ = (
+        CheckConstraint("expected_level >= 1", name="level_positive"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+    )
+
+    role_profile_id: Mapped[int] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    competency_id: Mapped[int] = mapped_column(
+        ForeignKey("competencies.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    expected_level: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class CompetencyAssessment(Base):
+    """A person's level on a competency, as assessed on a day (from a review or by their manager)."""
+
+    __tablename__ = "competency_assessments"
+    __table_args__ = (
+        CheckConstraint("level >= 1", name="level_positive"),
+        CheckConstraint("source IN ('review', 'manager')", name="source"),
+        # One assessment per competency per released review, however often release is replayed.
+        UniqueConstraint("review_participant_id", "competency_id", name="uq_competency_assessments_review"),
+        Index("ix_competency_assessments_person_competency", "person_id", "competency_id", "assessed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    review_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_participants.id", ondelete="SET NULL")
+    )
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The card or form that recorded it: a second submit finds this row.
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class CareerStep(Base):
+    """A next role from a role profile: up the ladder or a lateral move."""
+
+    __tablename__ = "career_steps"
+    __table_args__ = (
+        CheckConstraint("from_profile_id <> to_profile_id", name="not_to_itself"),
+        CheckConstraint("kind IN ('ladder', 'lateral')", name="kind"),
+    )
+
+    from_profile_id: Mapped[int] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    to_profile_id: Mapped[int] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+# --- talent reviews ---
+# A talent review reads one closed performance cycle: each participant's final score gives the performance
+# axis; the manager rates potential (ability, aspiration, engagement), risk and impact of loss. Axes are
+# 1 (low) to 3 (high). Calibration moves people between boxes with a reason; finalizing locks it.
+
+
+class TalentReview(Base):
+    """A talent-review session over a closed performance cycle."""
+
+    __tablename__ = "talent_reviews"
+    __table_args__ = (
+        CheckConstraint("status IN ('rating', 'calibration', 'finalized')", name="status"),
+        CheckConstraint("high_from > medium_from", name="thresholds_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    performance_cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("review_cycles.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="rating")
+    # Scores below medium_from are low performance, from high_from high (on the cycle's scale).
+    medium_from: Mapped[float] = mapped_column(Float)
+    high_from: Mapped[float] = mapped_column(Float)
+    # Nine cell names, high potential row first, low performance first (None: PRODUCT.md's defaults).
+    box_labels: Mapped[list[Any] | None] = mapped_column(JSON)
+    # HR opened the placements of their line to managers.
+    opened_to_managers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    calibration_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+_LEVEL = "{0} IS NULL OR {0} BETWEEN 1 AND 3"
+
+
+class TalentReviewEntry(Base):
+    """One person in a talent review: the inputs and their place on the 9-box."""
+
+    __tablename__ = "talent_review_entries"
+    __table_args__ = (
+        UniqueConstraint("talent_review_id", "person_id", name="uq_talent_review_entries_person"),
+        *(
+            CheckConstraint(_LEVEL.format(column), name=f"{column}_level")
+            for column in (
+                "performance",
+                "ability",
+                "aspiration",
+                "engagement",
+                "potential",
+                "risk_of_loss",
+                "impact_of_loss",
+            )
+        ),
+        Index("ix_talent_review_entries_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talent_review_id: Mapped[int] = mapped_column(ForeignKey("talent_reviews.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    department: Mapped[str | None] = mapped_column(String(200))
+    # The released review's final score, and the axis it gives (calibration may move the axis).
+    performance_score: Mapped[float | None] = mapped_column(Float)
+    performance: Mapped[int | None] = mapped_column(Integer)
+    ability: Mapped[int | None] = mapped_column(Integer)
+    aspiration: Mapped[int | None] = mapped_column(Integer)
+    engagement: Mapped[int | None] = mapped_column(Integer)
+    potential: Mapped[int | None] = mapped_column(Integer)
+    risk_of_loss: Mapped[int | None] = mapped_column(Integer)
+    impact_of_loss: Mapped[int | None] = mapped_column(Integer)
+    high_potential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    notes: Mapped[str | None] = mapped_column(Text)
+    rated_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TalentReviewMove(Base):
+    """A calibration move between boxes: before, after, why, who and when."""
+
+    __tablename__ = "talent_review_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("talent_review_entries.id", ondelete="CASCADE"), index=True
+    )
+    performance_before: Mapped[int | None] = mapped_column(Integer)
+    potential_before: Mapped[int | None] = mapped_column(Integer)
+    performance_after: Mapped[int] = mapped_column(Integer)
+    potential_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- succession and internal mobility ---
+# A slate belongs to a position, so it survives a change of incumbent. How each position was filled is
+# kept (position_fills): it gives the internal fill rate.
+
+
+class Successor(Base):
+    """A person on a position's succession slate."""
+
+    __tablename__ = "successors"
+    __table_args__ = (
+        UniqueConstraint("position_id", "person_id", name="uq_successors_position_person"),
+        CheckConstraint("readiness IN ('ready_now', '1_2_years', '3_5_years')", name="readiness"),
+        CheckConstraint("months_to_ready IS NULL OR months_to_ready >= 0", name="months_not_negative"),
+        Index("ix_successors_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("positions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    readiness: Mapped[str] = mapped_column(String(16))
+    months_to_ready: Mapped[int | None] = mapped_column(Integer)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    notes: Mapped[str | None] = mapped_column(Text)
+    nominated_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    nominated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# One emergency successor per position, however racing.
+Index(
+    "uq_successors_one_emergency",
+    Successor.position_id,
+    unique=True,
+    sqlite_where=text("emergency"),
+    postgresql_where=text("emergency"),
+)
+
+
+class TalentPool(Base):
+    """A named group of people being grown for a kind of role (e.g. future leaders)."""
+
+    __tablename__ = "talent_pools"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_talent_pools_name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TalentPoolMember(Base):
+    """A person in a talent pool."""
+
+    __tablename__ = "talent_pool_members"
+
+    pool_id: Mapped[int] = mapped_column(ForeignKey("talent_pools.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PositionFill(Base):
+    """How a position was filled: by whom, when, from inside or outside, from its slate or not."""
+
+    __tablename__ = "position_fills"
+    __table_args__ = (
+        CheckConstraint("source IN ('internal', 'external')", name="source"),
+        CheckConstraint("source = 'internal' OR NOT from_slate", name="slate_is_internal"),
+        Index("ix_position_fills_filled_on", "filled_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("positions.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    previous_incumbent_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    filled_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(16))
+    from_slate: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- development plans ---
+# One plan per person, with actions linked to a competency gap and/or a goal. The person, their manager
+# line and HR write it; the bot reminds the person of actions coming due (reminded_on: once a day at most).
+
+
+class DevelopmentPlan(Base):
+    """A person's individual development plan."""
+
+    __tablename__ = "development_plans"
+    __table_args__ = (UniqueConstraint("person_id", name="uq_development_plans_person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # What started it: the person, a released review or a talent review.
+    source: Mapped[str] = mapped_column(String(16), default="self")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    actions: Mapped[list[DevelopmentAction]] = relationship(
+        cascade="all, delete-orphan", order_by="DevelopmentAction.id"
+    )
+
+
+class DevelopmentAction(Base):
+    """One action of a development plan."""
+
+    __tablename__ = "development_actions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('training', 'mentoring', 'stretch', 'course', 'project')", name="kind"),
+        CheckConstraint("status IN ('planned', 'in_progress', 'done', 'cancelled')", name="status"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+        # The reminder scan: open actions by due day.
+        Index("ix_development_actions_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("development_plans.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    competency_id: Mapped[int | None] = mapped_column(ForeignKey("competencies.id", ondelete="SET NULL"))
+    target_level: Mapped[int | None] = mapped_column(Integer)
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id", ondelete="SET NULL"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    # What suggested it: manual | review (a released review's gap) | talent_review (a talent review's).
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_on: Mapped[date | None] = mapped_column(Date)
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
