@@ -11,6 +11,11 @@ REVIEWS = "/tabs/reviews"
 REVIEWS_TEAM = "/tabs/reviews/team"
 REVIEW_CYCLES = "/tabs/reviews/cycles"
 REVIEW_SETUP = "/tabs/reviews/setup"
+DEVELOPMENT = "/tabs/development"
+SUCCESSION = "/tabs/talent/succession"
+TALENT_REVIEWS = "/tabs/talent/reviews"
+TALENT_METRICS = "/tabs/talent/metrics"
+FRAMEWORK = "/tabs/talent/framework"
 # Pages a post-sign-in redirect must never land on (they would loop or act).
 _NOT_A_DESTINATION = ("/tabs/signin", "/tabs/session", "/tabs/signout", "/tabs/dev-signin")
 
