@@ -68,6 +68,10 @@ STATIC_TABS: tuple[StaticTab, ...] = (
     StaticTab("alignment", "Alignment", "/tabs/alignment"),
     StaticTab("feedback", "Feedback", "/tabs/feedback"),
     StaticTab("reviews", "My reviews", "/tabs/reviews"),
+    StaticTab("development", "My development", "/tabs/development"),
+    # Lands each person where talent work is theirs to do: HR and talent reviewers on the succession
+    # board, managers on their talent-review ratings, everyone else on their development plan.
+    StaticTab("talent", "Talent", "/tabs/talent"),
 )
 
 # The message actions the feedback issue brings. Ids are what the bot's router answers

@@ -222,7 +222,17 @@ def test_message_extension_offers_give_feedback_and_praise_on_any_message(manife
 
 def test_static_tabs_are_chat_home_goals_about(manifest: dict[str, Any]) -> None:
     entity_ids = [tab["entityId"] for tab in manifest["staticTabs"]]
-    assert entity_ids == ["conversations", "home", "goals", "alignment", "feedback", "reviews", "about"]
+    assert entity_ids == [
+        "conversations",
+        "home",
+        "goals",
+        "alignment",
+        "feedback",
+        "reviews",
+        "development",
+        "talent",
+        "about",
+    ]
     goals = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "goals")
     assert (goals["name"], goals["contentUrl"]) == ("My goals", "https://trellis.example.org/tabs/goals")
     feedback = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "feedback")
@@ -231,6 +241,10 @@ def test_static_tabs_are_chat_home_goals_about(manifest: dict[str, Any]) -> None
     reviews = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "reviews")
     assert reviews["name"] == "My reviews"
     assert reviews["contentUrl"] == "https://trellis.example.org/tabs/reviews"
+    development = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "development")
+    assert development["contentUrl"] == "https://trellis.example.org/tabs/development"
+    talent = next(tab for tab in manifest["staticTabs"] if tab["entityId"] == "talent")
+    assert (talent["name"], talent["contentUrl"]) == ("Talent", "https://trellis.example.org/tabs/talent")
     assert all(tab["scopes"] == ["personal"] for tab in manifest["staticTabs"])
 
 
