@@ -29,7 +29,7 @@ from domain.clock import system_clock
 from domain.errors import DomainError, NotFound
 from domain.org_sync import clear_manager_override, set_manager_override
 from domain.performance import goals
-from storage import demo, demo_goals, migrate
+from storage import demo, demo_goals, demo_talent, migrate
 from storage.engine import create_engine, session_factory
 from storage.uow import unit_of_work
 from trellis import config
@@ -154,11 +154,14 @@ async def _prepare_database(settings: config.Settings, *, seed_demo: bool) -> No
 
 
 async def _seed_demo(session: AsyncSession, *, people: int, seed: int, progress: Any = None) -> str:
-    """The demo people, then their goals for this quarter with the roll-up computed."""
+    """The demo people, their goals for this quarter with the roll-up computed, then their talent data
+    (framework, assessments, slates, last year's talent review, development plans)."""
+    today = system_clock().date()
     result = await demo.seed(session, people=people, seed=seed, progress=progress)
-    goal_count = await demo_goals.seed_goals(session, today=system_clock().date(), seed=seed)
+    goal_count = await demo_goals.seed_goals(session, today=today, seed=seed)
     await goals.rebuild_progress(session)
-    return f"{result}, {goal_count} goals"
+    talent = await demo_talent.seed_talent(session, today=today, seed=seed)
+    return f"{result}, {goal_count} goals, {talent}"
 
 
 def _migrate(settings: config.Settings, _args: argparse.Namespace) -> int:
