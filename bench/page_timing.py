@@ -1,0 +1,160 @@
+"""Timing tab pages the way a person opens them: Trellis (trellis.app.create_app) serves a seeded store
+over real HTTP on 127.0.0.1, a persona signs in through the developer picker and GETs a page again and
+again. Server time is measured inside the app by an outermost middleware (from the request reaching the
+handlers to the response being ready), next to the client's round trip; both after a warm-up. The
+statements each request ran are counted too. Used by bench/goal_pages.py and bench/talent_pages.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from yarl import URL
+
+from tests.support.postgres import PostgresCluster
+from trellis import config
+from trellis.app import create_app
+
+WARM_UP = 10
+SERVER_TIME = web.AppKey("bench.server_times", list)
+
+
+@dataclass(frozen=True)
+class Result:
+    backend: str
+    people: int
+    page: str
+    persona: str
+    median_ms: float
+    p95_ms: float
+    round_trip_ms: float
+    statements: float
+    size_kb: float
+
+
+async def database_url(backend: str, name: str, cluster: PostgresCluster | None) -> str:
+    """A fresh database: on the PostgreSQL cluster, or a SQLite file in a temporary folder."""
+    if backend == "postgresql":
+        assert cluster is not None
+        return await cluster.create_database(name)
+    return f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix=f'trellis-{name}-')) / 'bench.db'}"
+
+
+async def analyze(engine: AsyncEngine) -> None:
+    """On PostgreSQL, gather planner statistics now (autovacuum would within a minute), committed so the
+    plans are the ones a running server gets."""
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+
+
+def count_statements(engine: AsyncEngine) -> list[int]:
+    """A counter of the statements the engine runs (reset it by assigning counter[0])."""
+    counter = [0]
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_args: object) -> None:
+        counter[0] += 1
+
+    return counter
+
+
+@web.middleware
+async def _server_time(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    began = time.perf_counter()
+    try:
+        return await handler(request)
+    finally:
+        request.app[SERVER_TIME].append(time.perf_counter() - began)
+
+
+@contextlib.asynccontextmanager
+async def serve(engine: AsyncEngine, url: str) -> AsyncIterator[tuple[web.Application, str]]:
+    """Trellis on 127.0.0.1 over the engine, with the server-time middleware outermost."""
+    settings = config.load({"TRELLIS_SESSION_SECRET": "bench-secret-" + "x" * 32, "DATABASE_URL": url})
+    app = create_app(settings, engine=engine, run_sender=False)
+    app.middlewares.insert(0, _server_time)  # outermost: the security headers count as server time too
+    app[SERVER_TIME] = []
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield app, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def time_page(
+    app: web.Application,
+    base: str,
+    *,
+    backend: str,
+    people: int,
+    page: str,
+    persona: str,
+    requests: int,
+    statements: list[int],
+) -> Result:
+    """Sign in as the persona, warm up, then GET the page `requests` times, one after another."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=URL(base))
+    async with aiohttp.ClientSession(base, cookie_jar=jar) as client:
+        await _sign_in(client, persona)
+        for _ in range(WARM_UP):
+            await _get(client, page)
+        app[SERVER_TIME].clear()
+        trips, size = [], 0
+        statements[0] = 0
+        for _ in range(requests):
+            began = time.perf_counter()
+            size = len(await _get(client, page))
+            trips.append(time.perf_counter() - began)
+        times = sorted(app[SERVER_TIME])
+    return Result(
+        backend=backend,
+        people=people,
+        page=page,
+        persona=persona,
+        median_ms=1000 * statistics.median(times),
+        p95_ms=1000 * times[max(0, round(0.95 * len(times)) - 1)],
+        round_trip_ms=1000 * statistics.median(trips),
+        statements=statements[0] / requests,
+        size_kb=size / 1024,
+    )
+
+
+def print_result(result: Result) -> None:
+    print(
+        f"  {result.page:28s} as {result.persona:8s} median {result.median_ms:6.1f} ms"
+        f"  p95 {result.p95_ms:6.1f} ms  round trip {result.round_trip_ms:6.1f} ms"
+        f"  {result.statements:.0f} statements  {result.size_kb:.0f} kB",
+        flush=True,
+    )
+
+
+async def _sign_in(client: aiohttp.ClientSession, persona: str) -> None:
+    async with client.get("/tabs/signin") as response:
+        token = re.search(r'name="csrf_token" value="([^"]*)"', await response.text())
+    assert token, "no sign-in form: is developer sign-in on?"
+    form = {"csrf_token": token.group(1), "persona": persona, "next": "/tabs/home"}
+    async with client.post("/tabs/dev-signin", data=form, allow_redirects=False) as response:
+        if response.status != 303:
+            raise RuntimeError(f"signing in as {persona} failed: {response.status} {await response.text()}")
+
+
+async def _get(client: aiohttp.ClientSession, page: str) -> str:
+    async with client.get(page, allow_redirects=False) as response:
+        body = await response.text()
+        if response.status != 200:
+            raise RuntimeError(f"GET {page}: {response.status}\n{body[:2000]}")
+        return body
