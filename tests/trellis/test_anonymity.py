@@ -14,22 +14,20 @@ A manager-only note about her from the same colleagues never appears anywhere sh
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
 
-from bot.routes import BOT
 from domain.performance.feedback_views import FeedbackVisibility
 from storage import demo
 from storage.models import Feedback, FeedbackRequestAsk, Person
 from storage.uow import unit_of_work
 from tests.support.delivery import delivered
 from tests.support.teams import TeamsClient, TeamsUser
+from tests.support.walk import everything_read
 from tests.tabs.conftest import browser_like_jar, dev_sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_org")
@@ -63,55 +61,6 @@ async def person_ids(sessions) -> dict[str, int]:
     return {
         p.key: by_aad[p.aad_object_id] for p in (demo.ADELE, demo.ISAIAH, demo.PATTI, demo.LYNNE, demo.ALEX)
     }
-
-
-_VOLATILE = [
-    (re.compile(r"[0-9a-f]{32}"), "<id>"),  # form request ids (uuid4().hex)
-    (re.compile(r'name="csrf_token" value="[^"]*"'), 'name="csrf_token" value=""'),
-    (re.compile(r'nonce="[^"]*"'), 'nonce=""'),
-]
-
-
-def normalized(text: str) -> str:
-    for pattern, replacement in _VOLATILE:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-async def everything_adele_reads(trellis, tab: aiohttp.ClientSession, adele: TeamsUser, ids: dict[str, int]):
-    """Every command's reply and every GET route's page, as Adele; normalized for comparison."""
-    seen: dict[str, str] = {}
-    for phrase in trellis.app[BOT].router.commands:
-        for typed in (phrase, f"{phrase} @Isaiah"):  # a name and no text only opens forms
-            replies = await adele.say(typed)
-            seen[f"bot: {typed}"] = normalized(repr([r.card.content if r.card else r.text for r in replies]))
-    candidates = sorted({str(v) for v in ids.values()} | {str(n) for n in range(1, 12)})
-    static, dynamic = _get_paths(trellis.app, candidates)
-    people_filters = [{key: str(pid)} for pid in ids.values() for key in ("person", "about")]
-    for path, query in [(p, q) for p in static for q in ({}, *people_filters)] + [(p, {}) for p in dynamic]:
-        async with tab.get(path, params=query, allow_redirects=False) as page:
-            seen[f"GET {path} {query}"] = f"{page.status} " + normalized(await page.text())
-    return seen
-
-
-def _get_paths(app, candidates: list[str]) -> tuple[list[str], list[str]]:
-    """The tabs' GET paths: those without parameters, and the others with every candidate id."""
-    static, dynamic = [], []
-    for route in app.router.routes():
-        if route.method != "GET":
-            continue
-        info: dict[str, Any] = route.resource.get_info()
-        if "path" in info:
-            static.append(info["path"])
-        elif "formatter" in info:  # one dynamic part or more: try every candidate id in each
-            formatter = info["formatter"]
-            names = re.findall(r"{(\w+)}", formatter)
-            dynamic += [formatter.format(**{n: value for n in names}) for value in candidates]
-    return _tabs_only(static), _tabs_only(dynamic)
-
-
-def _tabs_only(paths: list[str]) -> list[str]:
-    return [p for p in paths if p.startswith("/tabs") and "static" not in p]
 
 
 async def swap_givers(sessions, request_id: int) -> None:
@@ -159,7 +108,7 @@ async def test_no_route_card_or_tab_tells_adele_who_answered_anonymously(
     async with sessions() as session:
         request_id = await session.scalar(select(FeedbackRequestAsk.request_id))
 
-    before = await everything_adele_reads(trellis, tab, adele, ids)
+    before = await everything_read(trellis, tab, adele, ids)
     mark = len(connector.requests)
     for user, text in zip(answerers[:2], ANSWERS[:2], strict=True):
         await user.press(
@@ -168,20 +117,20 @@ async def test_no_route_card_or_tab_tells_adele_who_answered_anonymously(
             inputs={"text": text, "visibility": str(FeedbackVisibility.ANONYMOUS)},
         )
     assert await delivered(trellis, connector, adele, mark) == []
-    with_two = await everything_adele_reads(trellis, tab, adele, ids)
+    with_two = await everything_read(trellis, tab, adele, ids)
     changed = [key for key in before if before[key] != with_two.get(key)]
     assert changed == [], f"two anonymous answers changed what Adele reads: {changed}"
 
     await answerers[2].press(
         "Send answer", card=asks[answerers[2].name], inputs={"text": ANSWERS[2], "visibility": "anonymous"}
     )
-    with_three = await everything_adele_reads(trellis, tab, adele, ids)
+    with_three = await everything_read(trellis, tab, adele, ids)
     pooled_on = [key for key, body in with_three.items() if all(a in body for a in ANSWERS)]
     assert any(key.startswith("GET /tabs/feedback") for key in pooled_on), "the pool shows in the tab"
     assert all(NOTE not in body for body in with_three.values()), "the private note never reaches her"
 
     await swap_givers(sessions, request_id)
-    swapped = await everything_adele_reads(trellis, tab, adele, ids)
+    swapped = await everything_read(trellis, tab, adele, ids)
     differs = [key for key in with_three if with_three[key] != swapped.get(key)]
     assert differs == [], f"what Adele reads depends on who wrote which answer: {differs}"
     assert len(with_three) > 40, "the walk covered the bot's commands and the tabs' pages"
