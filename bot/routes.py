@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import adaptive_cards as cards
-from bot import checkins, feedback, feedback_requests, goals, message_feedback, praise, reviews
+from bot import checkins, development, feedback, feedback_requests, goals, message_feedback, praise, reviews
 from bot.actions import ActionContext, ActionRouter
 from bot.adapter import TrellisAdapter
 from bot.auth import BotCredentials, TrellisAuthentication
@@ -112,6 +112,7 @@ def default_router(*, checkin_time_zone: ZoneInfo = UTC_ZONE) -> ActionRouter:
     message_feedback.register(router)
     praise.register(router)
     reviews.register(router, default_zone=checkin_time_zone)
+    development.register(router)
     return router
 
 

@@ -19,6 +19,7 @@ from domain.access import actor_for_teams_user
 from domain.clock import Clock, system_clock
 from storage.uow import read_only
 from tabs import sessions as cookies
+from tabs.development_pages import mount_development
 from tabs.feedback_pages import mount_feedback
 from tabs.goal_edit import mount_goal_edit
 from tabs.goal_pages import alignment_node, alignment_page, goals_page, team_goals_page, update_key_result
@@ -40,6 +41,7 @@ from tabs.runtime import (
 from tabs.sessions import SessionSigner, check_csrf
 from tabs.settings import TabSettings
 from tabs.sso import SigningKeys, TokenRejected, TokenValidator
+from tabs.talent_hub import mount_talent_hub
 from tabs.visitors import (
     bearer_token,
     from_session,
@@ -117,7 +119,9 @@ def mount(
     mount_templates(app)
     mount_goal_edit(app)
     mount_feedback(app)
+    mount_talent_hub(app)
     mount_reviews(app)
+    mount_development(app)
 
 
 def _file(path: Path) -> Handler:
