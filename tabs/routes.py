@@ -19,6 +19,7 @@ from domain.access import actor_for_teams_user
 from domain.clock import Clock, system_clock
 from storage.uow import read_only
 from tabs import sessions as cookies
+from tabs.competency_pages import mount_competencies
 from tabs.development_pages import mount_development
 from tabs.feedback_pages import mount_feedback
 from tabs.goal_edit import mount_goal_edit
@@ -122,6 +123,7 @@ def mount(
     mount_talent_hub(app)
     mount_reviews(app)
     mount_development(app)
+    mount_competencies(app)
 
 
 def _file(path: Path) -> Handler:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, may_manage_reviews, require
+from domain.competencies import record_review_assessments
 from domain.errors import Conflict, Invalid, NotFound
 from domain.performance.review_participants import (
     create_reviews,
@@ -199,6 +200,9 @@ async def advance(
             if target is Phase.SELF_REVIEW:
                 await _launch(session, actor, cycle, now)
             await _record_move(session, cycle.id, current, target, actor.person_id, now)
+            if target is Phase.RELEASED:
+                # The manager's ratings of framework competencies become the participants' levels.
+                await record_review_assessments(session, cycle_id=cycle.id, on=now.astimezone(UTC).date())
             if target is Phase.CLOSED:
                 await _create_next(session, actor, cycle, now)
     except _Moved:

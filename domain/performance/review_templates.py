@@ -3,14 +3,15 @@ peers and direct reports. HR defines them; they are fixed once created (cycles a
 sections and items), so a change is a new template.
 
 Sections: `goals` (the reviewee's own goals whose period overlaps the cycle's, each rated; answered by the
-person and their manager only, since goals may be private), `competencies` (a list of names, each rated)
-and `questions` (text, rating or choice). The final score comes from the manager's ratings
+person and their manager only, since goals may be private), `competencies` (a list of names, each rated;
+an item may name a framework competency, whose level a released review then records) and `questions`
+(text, rating or choice). The final score comes from the manager's ratings
 (review_scoring), so at least one section the manager answers must weigh more than 0 and carry ratings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from domain.access import Actor, may_manage_reviews, require
+from domain.competencies import load_competencies
+from domain.competency_views import CompetencyView
 from domain.errors import Invalid, NotFound
 from domain.performance.goal_progress import number
 from domain.performance.review_records import enum_choice
@@ -74,7 +77,8 @@ async def create_template(
         created_at=now,
         updated_at=now,
     )
-    template.sections = _sections(sections)
+    framework = await _framework(session, sections)
+    template.sections = _sections(sections, framework)
     if await _name_taken(session, template.name_key):
         raise Invalid(f"A review template named “{clean_name}” already exists: choose another name.")
     try:
@@ -180,14 +184,28 @@ def _scale(labels: Sequence[str]) -> list[str]:
     return clean
 
 
-def _sections(sections: Sequence[SectionInput]) -> list[ReviewSection]:
+async def _framework(session: AsyncSession, sections: Sequence[SectionInput]) -> dict[int, CompetencyView]:
+    """The framework competencies the items name, by id (checked per item in _items)."""
+    ids = {i.competency_id for s in sections for i in s.items if i.competency_id is not None}
+    return {c.id: c for c in await load_competencies(session, ids=ids)}
+
+
+def _sections(
+    sections: Sequence[SectionInput], framework: Mapping[int, CompetencyView]
+) -> list[ReviewSection]:
     if not sections:
         raise Invalid("A template needs at least one section.")
     if len(sections) > SECTIONS_MAX:
         raise Invalid(f"A template has at most {SECTIONS_MAX} sections (this one has {len(sections)}).")
-    rows = [_section(s, position) for position, s in enumerate(sections)]
+    rows = [_section(s, position, framework) for position, s in enumerate(sections)]
     if sum(1 for r in rows if r.kind == SectionKind.GOALS) > 1:
         raise Invalid("A template has at most one goals section: each goal is rated once.")
+    # A released review records one level per competency per person: the template rates each once.
+    linked = [i for r in rows for i in r.items if i.competency_id is not None]
+    _distinct(
+        [framework[i.competency_id].name for i in linked],
+        lambda twice: f"“{twice}” is rated twice in this template: rate each framework competency once.",
+    )
     if not any(_scored_by_manager(r) for r in rows):
         raise Invalid(
             "The final score comes from the manager's ratings: at least one section the manager answers "
@@ -196,7 +214,7 @@ def _sections(sections: Sequence[SectionInput]) -> list[ReviewSection]:
     return rows
 
 
-def _section(given: SectionInput, position: int) -> ReviewSection:
+def _section(given: SectionInput, position: int, framework: Mapping[int, CompetencyView]) -> ReviewSection:
     kind = enum_choice(SectionKind, given.kind, "kind of section")
     title = required_text(given.title, SECTION_TITLE_MAX, "A section's title")
     weight = number(given.weight, f"The weight of “{title}”")
@@ -209,7 +227,7 @@ def _section(given: SectionInput, position: int) -> ReviewSection:
         raise Invalid(
             f"Goals are rated by the person and their manager only (“{title}”): goals may be private."
         )
-    items = _items(kind, title, given.items)
+    items = _items(kind, title, given.items, framework)
     return ReviewSection(
         position=position,
         kind=kind.value,
@@ -221,7 +239,9 @@ def _section(given: SectionInput, position: int) -> ReviewSection:
     )
 
 
-def _items(kind: SectionKind, title: str, items: Sequence[ItemInput]) -> list[ReviewItem]:
+def _items(
+    kind: SectionKind, title: str, items: Sequence[ItemInput], framework: Mapping[int, CompetencyView]
+) -> list[ReviewItem]:
     if kind is SectionKind.GOALS:
         if items:
             raise Invalid(
@@ -235,7 +255,10 @@ def _items(kind: SectionKind, title: str, items: Sequence[ItemInput]) -> list[Re
         raise Invalid(f"A section has at most {ITEMS_MAX} items (“{title}” has {len(items)}).")
     rows = []
     for position, item in enumerate(items):
-        text = required_text(item.text, ITEM_TEXT_MAX, f"A {what} of “{title}”")
+        competency = _linked(kind, title, item, framework)
+        # An item naming a framework competency reads as its name unless the template words it otherwise.
+        given_text = item.text if (item.text or "").strip() or competency is None else competency.name
+        text = required_text(given_text, ITEM_TEXT_MAX, f"A {what} of “{title}”")
         item_kind = enum_choice(ItemKind, item.kind, "kind of question")
         if kind is SectionKind.COMPETENCIES and item_kind is not ItemKind.RATING:
             raise Invalid(f"Competencies are rated: “{text}” can't be a {item_kind.value} question.")
@@ -252,6 +275,22 @@ def _items(kind: SectionKind, title: str, items: Sequence[ItemInput]) -> list[Re
         )
     _distinct([r.text for r in rows], lambda twice: f"“{twice}” is in “{title}” twice: each {what} once.")
     return rows
+
+
+def _linked(
+    kind: SectionKind, title: str, item: ItemInput, framework: Mapping[int, CompetencyView]
+) -> CompetencyView | None:
+    """The framework competency an item names (None if it names none): existing and active."""
+    if item.competency_id is None:
+        return None
+    if kind is not SectionKind.COMPETENCIES:
+        raise Invalid(f"Only a competencies section rates framework competencies: “{title}” is not one.")
+    competency = framework.get(item.competency_id)
+    if competency is None:
+        raise Invalid(f"“{title}” names a competency that is not in the framework: choose one that is.")
+    if not competency.active:
+        raise Invalid(f"“{competency.name}” is retired from the competency framework: choose an active one.")
+    return competency
 
 
 def _choices(kind: ItemKind, text: str, choices: Sequence[str]) -> list[str] | None:

@@ -194,10 +194,11 @@ ROLE_DUE = {
 
 @dataclass(frozen=True)
 class ItemInput:
-    """A question or a competency of a template section. Competencies are rating items; `competency_id`
-    is kept for the competency framework (talent issue) and not checked yet."""
+    """A question or a competency of a template section. Competencies are rating items; in a competencies
+    section, `competency_id` may name an active framework competency (the text then defaults to its name),
+    whose level each released review records for its participants."""
 
-    text: str
+    text: str = ""
     kind: ItemKind | str = ItemKind.RATING
     required: bool = True
     choices: tuple[str, ...] = ()
