@@ -25,6 +25,7 @@ from tabs.feedback_pages import mount_feedback
 from tabs.goal_edit import mount_goal_edit
 from tabs.goal_pages import alignment_node, alignment_page, goals_page, team_goals_page, update_key_result
 from tabs.goal_templates import mount_templates
+from tabs.metrics_pages import mount_metrics
 from tabs.navigation import HOME, safe_next, signin_url
 from tabs.pages import Pages
 from tabs.people import ADMIN_HINT, CONSENT_MESSAGE, BadQuery, PeopleDirectory, search_local, search_text
@@ -124,6 +125,7 @@ def mount(
     mount_reviews(app)
     mount_development(app)
     mount_competencies(app)
+    mount_metrics(app)
 
 
 def _file(path: Path) -> Handler:
