@@ -4,7 +4,10 @@ Framework (/tabs/talent/framework): competencies by category with their level de
 with what they expect, career steps, and the forms that add to them. HR only: anyone else gets the refusal
 page. Competencies (/tabs/people/{id}/competencies): the person's gap to their current role and to each
 next role, their assessment history, and for their manager line and HR a form to record an assessment;
-the person reads it, without the form. Nothing from talent reviews or succession is on either page.
+the person reads it, without the form. Each gap of the current role has a "Close this gap" form for
+whoever may edit the person's development plan (the person, their line, HR: tabs/development_pages.py's
+GapCloser), which adds a development action and goes on to the plan with the action highlighted. Nothing
+from talent reviews or succession is on either page.
 
 Visitors, CSRF, error pages and redirects work as on the other tab pages (tabs.runtime). The services in
 domain/competencies.py and domain/talent/careers.py decide who may see and do what; a refused form writes
@@ -32,14 +35,18 @@ from domain.competency_views import (
     StepKind,
 )
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from domain.talent import careers
+from domain.talent import careers, development
 from storage.uow import read_only, unit_of_work
-from tabs.navigation import FRAMEWORK, HOME
+from tabs import development_pages
+from tabs.development_pages import CloseGapForm, GapCloser
+from tabs.navigation import DEVELOPMENT, FRAMEWORK, HOME
+from tabs.pages import theme_of
 from tabs.runtime import TABS, TabsRuntime, form_int, page_visitor, posted_form, theme_query
 from tabs.visitors import Visitor
 
 NAV = "framework"
 PERSON_PAGE = "/tabs/people/{person_id}/competencies"
+CLOSE_GAP = PERSON_PAGE + "/gaps"
 REQUIREMENT_ROWS = 6
 NO_ACCESS = (
     "The competency framework is HR's to define. Your own competencies and career options are on your "
@@ -57,6 +64,7 @@ def mount_competencies(app: web.Application) -> None:
     app.router.add_post(f"{FRAMEWORK}/steps/remove", remove_step)
     app.router.add_get(PERSON_PAGE, person_page)
     app.router.add_post(PERSON_PAGE, record_assessment)
+    app.router.add_post(CLOSE_GAP, close_gap)
 
 
 # --- what was typed ------------------------------------------------------------------------------------
@@ -437,6 +445,26 @@ async def record_assessment(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"{back}?saved=1{theme_query(request)}#history")
 
 
+async def close_gap(request: web.Request) -> web.StreamResponse:
+    """A "Close this gap" form: development.close_gap, then the plan page with the new action highlighted;
+    a refusal comes back here (400, or 409 when an open action already works on the gap)."""
+    person_id = form_int(request.match_info.get("person_id"))
+    back = PERSON_PAGE.format(person_id=person_id) if person_id is not None else HOME
+    rt, visitor, form = await posted_form(request, back)
+    entered = CloseGapForm.posted(form)
+    try:
+        view = await development_pages.submit_close_gap(rt, visitor, person_id, entered)
+    except (Invalid, Conflict) as refused:
+        status = 409 if isinstance(refused, Conflict) else 400
+        problem = development_pages.Problem.of(refused)
+        return await _render_person(
+            request, rt, visitor, status=status, closing=entered, close_problem=problem
+        )
+    except (Forbidden, NotFound) as refused:
+        raise _refused(request, rt, visitor, refused) from None
+    raise web.HTTPSeeOther(development_pages.plan_url_after(visitor, view, request))
+
+
 async def _render_person(
     request: web.Request,
     rt: TabsRuntime,
@@ -446,8 +474,13 @@ async def _render_person(
     saved: bool = False,
     entered: AssessmentForm | None = None,
     problem: Problem | None = None,
+    closing: CloseGapForm | None = None,
+    close_problem: development_pages.Problem | None = None,
 ) -> web.Response:
     person_id = form_int(request.match_info.get("person_id"))
+    today = rt.clock().date()
+    theme = theme_of(request)
+    theme_q = "" if theme == "default" else f"?theme={theme}"
     try:
         if person_id is None:
             raise NotFound(competencies.PERSON_NOT_FOUND)
@@ -455,9 +488,17 @@ async def _render_person(
             path = await careers.career_options(db, actor=visitor.actor, person_id=person_id)
             history = await competencies.assessment_history(db, actor=visitor.actor, person_id=person_id)
             form = await competencies.assessment_form(db, actor=visitor.actor, person_id=person_id)
+            plan = await development.get_plan(db, actor=visitor.actor, person_id=person_id, today=today)
     except (Forbidden, NotFound) as refused:
         raise _refused(request, rt, visitor, refused) from None
-    today = rt.clock().date()
+    closer = GapCloser.for_plan(
+        plan,
+        action_url=CLOSE_GAP.format(person_id=person_id) + theme_q,
+        today=today,
+        entered=closing,
+        problem=close_problem,
+        theme_q=theme_q,
+    )
     is_self = person_id == visitor.actor.person_id
     name = "Your" if is_self else f"{path.person_name}'s"
     return rt.pages.render(
@@ -480,6 +521,8 @@ async def _render_person(
         kind_labels={k.value: label for k, label in STEP_KIND_LABELS.items()},
         levels_max=LEVELS_MAX,
         day=_day,
+        closer=closer,
+        plan_url=DEVELOPMENT if is_self else f"{DEVELOPMENT}/{person_id}",
     )
 
 

@@ -7,8 +7,13 @@ their manager line, HR); a refusal is shown on the error page in the service's w
 writes nothing and comes back (400, or 409 for someone else's change) with the sentence next to its field
 and what was typed kept. Nothing from talent reviews or succession is read here.
 
-The "Career path" section is a slot (the `career_path` block of development.html): it shows when the
-handler passes `career` (None for now), with _development_career.html inside.
+The "Career path" section (the `career_path` block of development.html, _development_career.html) shows
+the person's current role and each next role from domain.talent.careers.career_options, with readiness and
+each competency's assessed level against the expected one, and links to the full competencies page. Each
+gap of the current role has a "Close this gap" form (development.close_gap, its source derived from the
+latest assessment) for whoever may edit the plan; the person's competencies page posts the same form to
+its own route (tabs/competency_pages.py) through submit_close_gap and GapCloser here. Either way the new
+action comes back highlighted on this page.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 
 from aiohttp import web
 
+from domain.competency_views import STEP_KIND_LABELS, GapLine
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from domain.talent import development
+from domain.talent import careers, development
 from domain.talent.development import ACTION_NOT_FOUND, ActionChanged, InvalidInput
 from domain.talent.development_views import (
     KIND_LABELS,
@@ -30,6 +36,7 @@ from domain.talent.development_views import (
     ActionStatus,
     ActionView,
     CompetencyLink,
+    PlanView,
 )
 from storage.uow import read_only, unit_of_work
 from tabs import goal_display
@@ -43,6 +50,11 @@ PERSON_PAGE = DEVELOPMENT + "/{person_id:\\d+}"
 ADD = DEVELOPMENT + "/{person_id:\\d+}/actions"
 PROGRESS = DEVELOPMENT + "/actions/{action_id:\\d+}/progress"
 MAKE_GOAL = DEVELOPMENT + "/actions/{action_id:\\d+}/goal"
+CLOSE_GAP = DEVELOPMENT + "/{person_id:\\d+}/gaps"
+# The person's competencies page (tabs/competency_pages.py), which this page links to.
+COMPETENCIES_PAGE = "/tabs/people/{person_id}/competencies"
+# "Close this gap" offers a due day this far ahead; the person changes it as they like.
+CLOSE_GAP_DUE_DAYS = 90
 NO_PERSON = "That person is not in the directory."
 SOURCE_LABELS = {
     "manual": "Added by hand",
@@ -67,6 +79,7 @@ def mount_development(app: web.Application) -> None:
     app.router.add_post(ADD, add_action)
     app.router.add_post(PROGRESS, mark_progress)
     app.router.add_post(MAKE_GOAL, make_goal)
+    app.router.add_post(CLOSE_GAP, close_gap)
 
 
 # --- forms ---------------------------------------------------------------------------------------------
@@ -156,6 +169,138 @@ class ProgressForm:
         return version
 
 
+@dataclass(frozen=True)
+class CloseGapForm:
+    """A "Close this gap" form as typed: the competency (hidden), the kind, the due day, a title (blank:
+    the service's "Reach level N in …")."""
+
+    competency_id: str = ""
+    kind: str = ""
+    due_on: str = ""
+    title: str = ""
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def posted(cls, form: Mapping[str, object]) -> CloseGapForm:
+        def text(name: str) -> str:
+            return form_field(form, name) or ""
+
+        return cls(
+            competency_id=text("competency_id"),
+            kind=text("kind"),
+            due_on=text("due_on"),
+            title=text("title"),
+            request_id=text("request_id") or uuid.uuid4().hex,
+        )
+
+    @classmethod
+    def fresh(cls, competency_id: int, today: date) -> CloseGapForm:
+        due = today + timedelta(days=CLOSE_GAP_DUE_DAYS)
+        return cls(competency_id=str(competency_id), due_on=due.isoformat())
+
+    def parsed(self) -> dict[str, object]:
+        """development.close_gap's arguments; a tampered competency id is refused next to the form."""
+        competency_id = form_int(self.competency_id)
+        if competency_id is None:
+            raise InvalidInput(
+                "competency_id", "That competency is not in the framework: choose one from the list."
+            )
+        return {
+            "competency_id": competency_id,
+            "kind": self.kind,
+            "due_on": _day(self.due_on),
+            "title": self.title if self.title.strip() else None,
+        }
+
+
+@dataclass(frozen=True)
+class GapCloser:
+    """What the "Close this gap" forms of a page need: where they post, which gaps an open action already
+    works on (no form there: a link to it), and the form refused last with its problem."""
+
+    action_url: str
+    plan_url: str
+    today: date
+    working_on: Mapping[int, ActionView]  # competency id → the open action on it
+    entered: CloseGapForm | None = None
+    problem: Problem | None = None
+    theme_q: str = ""  # "?theme=dark" on the links the forms show
+    kind_labels: Mapping[str, str] = field(
+        default_factory=lambda: {k.value: v for k, v in KIND_LABELS.items()}
+    )
+
+    def shows_form(self, line: GapLine) -> bool:
+        """A gap (assessed below expected) that no open action works on yet."""
+        return bool(line.gap) and line.competency_id not in self.working_on
+
+    def form_for(self, line: GapLine) -> CloseGapForm:
+        if self.entered is not None and self.entered.competency_id == str(line.competency_id):
+            return self.entered
+        return CloseGapForm.fresh(line.competency_id, self.today)
+
+    def problem_for(self, line: GapLine) -> Problem | None:
+        if self.entered is not None and self.entered.competency_id == str(line.competency_id):
+            return self.problem
+        return None
+
+    def planned_url(self, action: ActionView) -> str:
+        """The open action already working on a gap, on the plan page."""
+        return f"{self.plan_url}{self.theme_q}#action-{action.id}"
+
+    def stray(self, lines: tuple[GapLine, ...]) -> Problem | None:
+        """The refusal of a form for a gap no longer offered (or never): shown above the gaps instead."""
+        if self.problem is None or self.entered is None:
+            return None
+        shown = {str(line.competency_id) for line in lines if self.shows_form(line)}
+        return None if self.entered.competency_id in shown else self.problem
+
+    @classmethod
+    def for_plan(
+        cls,
+        plan: PlanView,
+        *,
+        action_url: str,
+        today: date,
+        entered: CloseGapForm | None = None,
+        problem: Problem | None = None,
+        theme_q: str = "",
+    ) -> GapCloser | None:
+        """The forms for this plan's person, or None when the actor may not edit the plan (only the
+        person, their manager line and HR may)."""
+        if not plan.can_edit:
+            return None
+        working_on: dict[int, ActionView] = {}
+        for action in plan.actions:  # open ones first, soonest due first: the soonest is linked to
+            if action.open and action.competency is not None:
+                working_on.setdefault(action.competency.id, action)
+        plan_url = DEVELOPMENT if plan.is_self else f"{DEVELOPMENT}/{plan.person_id}"
+        return cls(action_url, plan_url, today, working_on, entered, problem, theme_q)
+
+
+async def submit_close_gap(
+    rt: TabsRuntime, visitor: Visitor, person_id: int | None, entered: CloseGapForm
+) -> ActionView:
+    """development.close_gap with what a "Close this gap" form typed (its source derived from the latest
+    assessment); the domain's refusals propagate, nothing written."""
+    if person_id is None:
+        raise NotFound(NO_PERSON)
+    values = entered.parsed()
+    async with unit_of_work(rt.sessions) as db:
+        return await development.close_gap(
+            db,
+            actor=visitor.actor,
+            person_id=person_id,
+            now=rt.clock(),
+            request_id=entered.request_id,
+            **values,  # type: ignore[arg-type]
+        )
+
+
+def plan_url_after(visitor: Visitor, view: ActionView, request: web.Request) -> str:
+    """The plan page with a new action highlighted, after a form on another page."""
+    return _back(visitor, view.person_id, request, added=view.id)
+
+
 def _day(value: str) -> date | None:
     text = value.strip()
     if not text:
@@ -184,6 +329,7 @@ class UI:
     """Helpers the template reaches as `ui.<name>`: plain text or numbers, never markup."""
 
     kind_labels = KIND_LABELS
+    step_kind_labels = {k.value: label for k, label in STEP_KIND_LABELS.items()}
     status_labels = STATUS_LABELS
     title_max = TITLE_MAX
 
@@ -362,6 +508,29 @@ async def make_goal(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(_back(visitor, owner, request, goal=action_id))
 
 
+async def close_gap(request: web.Request) -> web.StreamResponse:
+    """A "Close this gap" form of the career section: development.close_gap, then the new action shown."""
+    person_id = form_int(request.match_info.get("person_id"))
+    rt, visitor, form = await posted_form(request, DEVELOPMENT)
+    entered = CloseGapForm.posted(form)
+    try:
+        view = await submit_close_gap(rt, visitor, person_id, entered)
+    except (Invalid, Conflict) as refused:
+        status = 409 if isinstance(refused, Conflict) else 400
+        return await _render(
+            request,
+            rt,
+            visitor,
+            person_id or 0,
+            status=status,
+            closing=entered,
+            close_problem=Problem.of(refused),
+        )
+    except (Forbidden, NotFound) as refused:
+        raise _refused(request, rt, visitor, refused) from None
+    raise web.HTTPSeeOther(plan_url_after(visitor, view, request))
+
+
 # --- rendering -------------------------------------------------------------------------------------------
 
 
@@ -377,9 +546,13 @@ async def _render(
     progress_entered: ProgressForm | None = None,
     progress_problem: Problem | None = None,
     goal_problem: tuple[int, Problem] | None = None,
+    closing: CloseGapForm | None = None,
+    close_problem: Problem | None = None,
 ) -> web.Response:
     actor = visitor.actor
     today = _today(rt)
+    theme = theme_of(request)
+    theme_q = "" if theme == "default" else f"?theme={theme}"
     try:
         async with read_only(rt.sessions) as db:
             plan = await development.get_plan(db, actor=actor, person_id=person_id, today=today)
@@ -389,10 +562,18 @@ async def _render(
                 else None
             )
             team = await development.team_plans(db, actor=actor, today=today) if plan.is_self else ()
+            career = await careers.career_options(db, actor=actor, person_id=person_id)
     except (Forbidden, NotFound) as refused:
         raise _refused(request, rt, visitor, refused) from None
+    closer = GapCloser.for_plan(
+        plan,
+        action_url=f"{DEVELOPMENT}/{person_id}/gaps{theme_q}",
+        today=today,
+        entered=closing,
+        problem=close_problem,
+        theme_q=theme_q,
+    )
     title = "My development plan" if plan.is_self else f"{plan.person_name}'s development plan"
-    theme = theme_of(request)
     return rt.pages.render(
         request,
         "development.html",
@@ -410,10 +591,13 @@ async def _render(
         problem=progress_problem,
         goal_problem=goal_problem,
         notice=_notice(request, plan.actions),
+        new_action=form_int(request.query.get("added")),
         add_url=f"{DEVELOPMENT}/{person_id}/actions",
-        theme_q="" if theme == "default" else f"?theme={theme}",
-        # The Career path slot: the lead passes the career options here (domain/talent/careers.py).
-        career=None,
+        theme_q=theme_q,
+        career=career,
+        closer=closer,
+        competencies_url=COMPETENCIES_PAGE.format(person_id=person_id) + theme_q,
+        team_competencies=COMPETENCIES_PAGE,
     )
 
 

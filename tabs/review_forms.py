@@ -12,6 +12,10 @@ A template's sections are typed one box per section, one item per line (the page
                    "choice: Ready for promotion? | Yes | Not yet"; a line without a kind is a rating
                    question; "(optional)" at the end of a line makes it optional
     goals:         nothing: the person's goals of the cycle's period are the items
+
+A competencies section may also rate competencies of the framework, ticked in its own list of checkboxes
+(active competencies by category): each becomes an item naming the competency (ItemInput.competency_id),
+rated before the typed ones, so a released review records the person's level on it.
 """
 
 from __future__ import annotations
@@ -132,10 +136,14 @@ class SectionRow:
     weight: str = ""
     answered_by: tuple[str, ...] = (ReviewerRole.SELF.value, ReviewerRole.MANAGER.value)
     items: str = ""
+    competencies: tuple[str, ...] = ()  # the framework competencies ticked, their ids as posted
 
     @property
     def blank(self) -> bool:
-        return not (self.title.strip() or self.weight.strip() or self.items.strip())
+        return not (self.title.strip() or self.weight.strip() or self.items.strip() or self.competencies)
+
+    def picked(self, competency_id: int) -> bool:
+        return str(competency_id) in self.competencies
 
     def parse(self, n: int) -> SectionInput:
         """The section as domain input; FieldInvalid names the box that is wrong."""
@@ -155,7 +163,7 @@ class SectionRow:
         )
 
     def parse_items(self, n: int) -> tuple[ItemInput, ...]:
-        items = []
+        items = list(self.framework_items(n))
         for line in _lines(self.items):
             text, required = _OPTIONAL.sub("", line), not _OPTIONAL.search(line)
             kind = ItemKind.RATING
@@ -170,6 +178,27 @@ class SectionRow:
                 raise FieldInvalid(f"s{n}_items", f"A line of section {n + 1} has no question: “{line}”.")
             items.append(ItemInput(text=text, kind=kind, required=required, choices=choices))
         return tuple(items)
+
+    def framework_items(self, n: int) -> tuple[ItemInput, ...]:
+        """The ticked framework competencies as items (worded as the framework names them); the domain
+        checks each exists and is active."""
+        if not self.competencies:
+            return ()
+        if self.kind != SectionKind.COMPETENCIES.value:
+            raise FieldInvalid(
+                f"s{n}_competencies",
+                f"Only a competencies section rates framework competencies: make section {n + 1} a "
+                "competencies section, or untick them.",
+            )
+        ids = []
+        for value in self.competencies:
+            text = value.strip()
+            if not text.isdigit() or len(text) > 18:
+                raise FieldInvalid(
+                    f"s{n}_competencies", "Tick the framework competencies from the list shown."
+                )
+            ids.append(int(text))
+        return tuple(ItemInput(competency_id=cid) for cid in ids)
 
 
 @dataclass(frozen=True)
@@ -197,6 +226,7 @@ class TemplateForm:
                     weight=_text(form, f"s{n}_weight"),
                     answered_by=_all(form, f"s{n}_answered_by"),
                     items=_text(form, f"s{n}_items"),
+                    competencies=_all(form, f"s{n}_competency"),
                 )
                 for n in range(SECTION_ROWS)
             ),
@@ -209,11 +239,22 @@ class TemplateForm:
         """The filled-in sections as domain input; empty rows are left out."""
         return [row.parse(n) for n, row in enumerate(self.sections) if not row.blank]
 
-    def problem(self, error: DomainError) -> Problem:
-        """Where a refusal belongs: the box it names, a section it quotes, or above the buttons."""
+    def problem(self, error: DomainError, competency_names: Mapping[int, str] | None = None) -> Problem:
+        """Where a refusal belongs: the box it names, a section it quotes, the framework competencies ticked
+        (by `competency_names`, id → name), or above the buttons."""
         if getattr(error, "field", None):
             return Problem.of(error)
         message = error.message
+        if "framework" in message:
+            ticked = [(n, row) for n, row in enumerate(self.sections) if row.competencies]
+            names = competency_names or {}
+            for n, row in ticked:
+                title = " ".join(row.title.split())
+                quoted = {f"“{names[int(c)]}”" for c in row.competencies if c.isdigit() and int(c) in names}
+                if (title and f"“{title}”" in message) or any(q in message for q in quoted):
+                    return Problem(message, f"s{n}_competencies")
+            if ticked:
+                return Problem(message, f"s{ticked[-1][0]}_competencies")
         if "template's name" in message or "review template named" in message:
             return Problem(message, "name")
         if "description" in message.lower() and "“" not in message:
@@ -231,7 +272,7 @@ class TemplateForm:
                     return Problem(message, f"s{n}_answered_by")
                 return Problem(message, f"s{n}_items")
             # Refusals about one question quote the question, not its section.
-            if any(f"“{item.text.strip()}”" in message for item in row.parse_items(n)):
+            if any(f"“{item.text.strip()}”" in message for item in row.parse_items(n) if item.text.strip()):
                 return Problem(message, f"s{n}_items")
         return Problem(message, "sections")
 

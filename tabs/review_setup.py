@@ -1,6 +1,9 @@
 """Review setup for HR: the review templates, the New template form and the New cycle form (saved as a
 draft, or saved and launched in one go).
 
+The New template form's competencies sections may rate framework competencies, ticked from the active
+ones by category (domain.competencies.list_framework), besides or instead of typed ones.
+
 Each form goes through its service in one unit of work (review_templates.create_template;
 review_cycles.create_cycle, then launch_cycle when asked), so a refusal anywhere, launching included,
 writes nothing: the page comes back with what was typed and the refusal next to the field it is about.
@@ -8,9 +11,13 @@ writes nothing: the page comes back with what was typed and the refusal next to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import competencies
+from domain.competency_views import CategoryView, CompetencyView
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.performance import goal_templates, review_cycles, review_templates
 from domain.performance.review_views import ParticipantRule
@@ -62,9 +69,10 @@ async def create_template(request: web.Request) -> web.StreamResponse:
                 description=entered.description,
             )
     except Invalid as invalid:
-        return await _render(
-            request, rt, visitor, status=400, template=entered, template_problem=entered.problem(invalid)
-        )
+        async with reading(rt, visitor.actor) as db:
+            names = {c.id: c.name for c in (await _framework(db, visitor)).competencies}
+        problem = entered.problem(invalid, names)
+        return await _render(request, rt, visitor, status=400, template=entered, template_problem=problem)
     except Forbidden as refused:
         raise refusal(request, rt, visitor, refused, title="Review setup is for HR") from None
     raise web.HTTPSeeOther(
@@ -161,6 +169,7 @@ async def _render(
     async with reading(rt, visitor.actor) as db:
         templates = await review_templates.list_templates(db, actor=visitor.actor)
         departments = await goal_templates.departments(db, actor=visitor.actor)
+        framework = await _framework(db, visitor)
     return rt.pages.render(
         request,
         "review_setup.html",
@@ -177,4 +186,26 @@ async def _render(
         template_problem=template_problem,
         cform=cycle or CycleForm(),
         cycle_problem=cycle_problem,
+        framework=framework.categories,
     )
+
+
+@dataclass(frozen=True)
+class _Framework:
+    """The framework competencies a template may rate: the active ones, by category."""
+
+    categories: tuple[CategoryView, ...]
+
+    @property
+    def competencies(self) -> tuple[CompetencyView, ...]:
+        return tuple(c for group in self.categories for c in group.competencies)
+
+
+async def _framework(db: AsyncSession, visitor: Visitor) -> _Framework:
+    """The active framework competencies by category (HR's view also lists the retired: left out here)."""
+    framework = await competencies.list_framework(db, actor=visitor.actor)
+    groups = (
+        CategoryView(group.category, tuple(c for c in group.competencies if c.active))
+        for group in framework.categories
+    )
+    return _Framework(tuple(group for group in groups if group.competencies))

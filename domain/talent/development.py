@@ -4,9 +4,12 @@ development goals they can become, and the reminders of actions coming due.
 A person has one plan, created with its first action. An action is training, mentoring, a stretch
 assignment, a course or a project, due on a day, linked to a competency (with a target level) and/or to
 one of the person's goals. The person, their manager line and HR see and write the plan
-(access.may_view_development / may_edit_development); anyone else is refused. A released review or a
-talent review can start one with "close this gap" (close_gap): an action on a competency where the
-person's latest assessed level is below what their current role expects, aiming at that level.
+(access.may_view_development / may_edit_development); anyone else is refused. "Close this gap"
+(close_gap) adds an action on a competency where the person's latest assessed level is below what their
+current role expects, aiming at that level. A talent review or a released review names itself as the
+source; from the competency or development page no source is given and it is derived from the evidence:
+'review' when the person's latest assessment of that competency came from a released review, else
+'manual' (their line assessed it, or the person asked).
 
 Progress is marked with compare-and-set on the action's version: the card or form sends the version it
 showed. The same values again (a double click) write nothing and come back as already saved; other values
@@ -56,7 +59,6 @@ from domain.performance.review_nudges import Delivery, Reach, Recipient
 from domain.talent.development_views import (
     DESCRIPTION_MAX,
     DUE_MAX_DAYS,
-    GAP_SOURCES,
     KIND_LABELS,
     NOTE_MAX,
     OPEN_STATUSES,
@@ -309,26 +311,25 @@ async def close_gap(
     competency_id: int,
     due_on: date | None,
     now: datetime,
-    source: ActionSource | str,
+    source: ActionSource | str | None = None,
     kind: ActionKind | str = ActionKind.TRAINING,
     title: str | None = None,
     description: str | None = None,
     goal_id: int | None = None,
     request_id: str | None = None,
 ) -> ActionView:
-    """Close a competency gap ("close this gap") from a released review or a talent review: an action on a
-    competency where the person's latest assessed level is below what their current role expects, aiming
-    at that level (the title defaults to "Reach level N in <competency>"). Refused when there is no gap,
-    or when an open action already works on it."""
+    """Close a competency gap ("close this gap"): an action on a competency where the person's latest
+    assessed level is below what their current role expects, aiming at that level (the title defaults to
+    "Reach level N in <competency>"). `source` None derives it: review when that latest assessment came
+    from a released review, else manual. Refused when there is no gap, or when an open action already
+    works on it."""
     client_id = checked_client_id(request_id)
     today = _today(now)
     if client_id is not None and (repeat := await _repeat(session, actor, client_id, person_id, today)):
         return repeat
     person = await _active_person(session, person_id)
     await _editing(session, actor, person)
-    chosen = _source(source)
-    if chosen not in GAP_SOURCES:
-        raise Invalid("A gap is closed from a released review or a talent review.")
+    chosen = None if source is None else _source(source)
     competency = await _competency(session, competency_id)
     expected = await _expected_levels(session, person.id, [competency.id])
     if competency.id not in expected:
@@ -337,17 +338,20 @@ async def close_gap(
             "to close."
         )
     aim = expected[competency.id]
-    assessed = (await _latest_assessments(session, person.id, [competency.id])).get(competency.id)
+    assessed = await _latest_assessment(session, person.id, competency.id)
     if assessed is None:
         raise Invalid(
             f"{person.display_name} has no assessed level on “{competency.name}” yet: assess it first, then "
             "close the gap."
         )
-    if assessed[0] >= aim:
+    level, assessed_from = assessed
+    if level >= aim:
         raise Invalid(
-            f"{person.display_name} is at level {assessed[0]} on “{competency.name}”, and their role expects "
+            f"{person.display_name} is at level {level} on “{competency.name}”, and their role expects "
             f"{aim}: there is no gap to close."
         )
+    if chosen is None:
+        chosen = ActionSource.REVIEW if assessed_from == "review" else ActionSource.MANUAL
     already = await session.scalar(
         select(DevelopmentAction.title)
         .join(DevelopmentPlan, DevelopmentPlan.id == DevelopmentAction.plan_id)
@@ -1026,6 +1030,22 @@ async def _latest_assessments(
     for cid, level, on in rows:
         latest.setdefault(cid, (level, on))
     return latest
+
+
+async def _latest_assessment(
+    session: AsyncSession, person_id: int, competency_id: int
+) -> tuple[int, str] | None:
+    """The person's latest assessed level on a competency and where it came from (review | manager)."""
+    ca = CompetencyAssessment
+    row = (
+        await session.execute(
+            select(ca.level, ca.source)
+            .where(ca.person_id == person_id, ca.competency_id == competency_id)
+            .order_by(ca.assessed_on.desc(), ca.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row.level, row.source)
 
 
 async def _expected_levels(

@@ -73,7 +73,6 @@ PLAN_SOURCES = {
     ActionSource.REVIEW: "review",
     ActionSource.TALENT_REVIEW: "talent_review",
 }
-GAP_SOURCES = frozenset({ActionSource.REVIEW, ActionSource.TALENT_REVIEW})
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The competency pages over HTTP, through the real aiohttp server: the framework page (HR adds a
 competency, a role profile and a career step; everyone else is refused) and a person's competencies page
 (a manager records an assessment for Adele; Adele reads her own gaps without a form; someone outside her
-line is refused; a bad form gets 400 with its message next to the field and the typed values kept).
+line is refused; a bad form gets 400 with its message next to the field and the typed values kept), and
+"Close this gap" on her current role's gaps, which lands on her development plan with the new action.
 
 The small organization of conftest.py (Patti → Alex → Adele, Isaiah; Lee reports to Patti; Megan is HR),
 in its own SQLite file, with the framework of tests/support/competencies.py built through the services.
@@ -28,7 +29,14 @@ from domain.access import load_actor
 from domain.talent import careers
 from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import CareerStep, Competency, CompetencyAssessment, Person, RoleProfile
+from storage.models import (
+    CareerStep,
+    Competency,
+    CompetencyAssessment,
+    DevelopmentAction,
+    Person,
+    RoleProfile,
+)
 from storage.uow import unit_of_work
 from tabs.routes import mount
 from tabs.security import security_headers
@@ -414,6 +422,115 @@ async def test_a_bad_assessment_form_gets_400_with_the_message_and_what_was_type
     assert status == 404 and "That person is not in the directory." in html
     status, _, _ = await post(alex, "/tabs/people/999999/competencies", {**typed, "level": "2"})
     assert status == 404
+
+
+# --- close this gap -----------------------------------------------------------------------------------------
+
+
+async def test_each_gap_of_her_role_offers_close_this_gap_to_her_and_her_line(signed_in, world) -> None:
+    fw = world.fw
+    for persona in ("employee", "manager", "hr"):
+        client = await signed_in(persona)
+        _, html = await get(client, world.page("adele"))
+        current = section(html, "current")
+        # Delivery 3 of the 4 expected is a gap; Communication is met (4 of 3) and Coaching never assessed.
+        assert f'<details class="cf-close" id="gaps-current-close-{fw.delivery.id}">' in current, persona
+        assert current.count('class="cf-close"') == 1, persona
+        assert f'action="/tabs/people/{world.people["adele"]}/competencies/gaps"' in current
+        assert 'class="cf-close"' not in section(html, "options"), "next roles are not closed from here"
+        plan = "/tabs/development" if persona == "employee" else f"/tabs/development/{world.people['adele']}"
+        assert f'<a href="{plan}">' in html
+    patti = await signed_in("patti")
+    _, html = await get(patti, world.page("adele"))
+    assert 'class="cf-close"' in html, "Patti is in Adele's line here"
+
+
+async def test_a_manager_closes_a_gap_and_lands_on_her_plan_with_the_action(signed_in, world) -> None:
+    alex, fw = await signed_in("manager"), world.fw
+    adele = world.people["adele"]
+    page = world.page("adele")
+    gaps = f"{page}/gaps"
+    base = f"gaps-current-close-{fw.delivery.id}"
+    before = await count(world, DevelopmentAction)
+    typed = {
+        "competency_id": str(fw.delivery.id),
+        "kind": "stretch",
+        "due_on": "2026-02-28",
+        "title": "",
+        "request_id": "close-delivery-1",
+    }
+    status, html, _ = await post(alex, gaps, typed, csrf_from=page)
+    assert status == 400
+    assert error(html, f"{base}-due-error") == (
+        "The due date (28 February 2026) is in the past: choose today or a later day."
+    )
+    assert f'<details class="cf-close" id="{base}" open>' in html
+    assert '<option value="stretch" selected>Stretch assignment</option>' in html
+    assert 'value="2026-02-28" aria-invalid="true"' in html and 'value="close-delivery-1"' in html
+    assert await count(world, DevelopmentAction) == before, "nothing written"
+
+    status, _, location = await post(alex, gaps, {**typed, "due_on": "2026-06-01"}, csrf_from=page)
+    async with unit_of_work(world.sessions) as db:
+        action = await db.scalar(
+            select(DevelopmentAction).where(DevelopmentAction.client_request_id == "close-delivery-1")
+        )
+    assert (status, location) == (303, f"/tabs/development/{adele}?added={action.id}#action-{action.id}")
+    # Alex assessed her Delivery himself (no review): an action added by hand, aiming at the expected 4.
+    assert (action.title, action.kind, action.source, action.target_level) == (
+        "Reach level 4 in Delivery",
+        "stretch",
+        "manual",
+        4,
+    )
+    status, plan = await get(alex, location.split("#")[0].split("?")[0], added=str(action.id))
+    assert (
+        status == 200
+        and "Just added" in plan
+        and "Added “Reach level 4 in Delivery” to the plan." in text(plan)
+    )
+
+    _, html = await get(alex, page)
+    current = section(html, "current")
+    assert 'class="cf-close"' not in current
+    assert f'<a href="/tabs/development/{adele}#action-{action.id}">Reach level 4 in Delivery</a>' in current
+    adele_client = await signed_in("employee")
+    _, html = await get(adele_client, page, theme="dark")
+    assert f'<a href="/tabs/development?theme=dark#action-{action.id}">' in section(html, "current")
+
+    # Again for the same gap (a fresh form): an open action works on it already.
+    status, html, _ = await post(
+        alex, gaps, {**typed, "due_on": "2026-06-01", "request_id": "close-2"}, csrf_from=page
+    )
+    assert status == 409
+    assert error(html, "close-error") == (
+        "An open action already works on “Delivery”: “Reach level 4 in Delivery”."
+    )
+    status, html, _ = await post(
+        alex, gaps, {**typed, "competency_id": "999999", "request_id": "close-3"}, csrf_from=page
+    )
+    assert status == 400
+    assert error(html, "close-error") == "That competency is not in the framework: choose one from the list."
+    assert await count(world, DevelopmentAction) == before + 1
+
+
+async def test_no_one_outside_her_line_closes_her_gaps(signed_in, world) -> None:
+    before = await count(world, DevelopmentAction)
+    for persona in ("lee", "isaiah"):
+        client = await signed_in(persona)
+        status, html, _ = await post(
+            client,
+            f"{world.page('adele')}/gaps",
+            {"competency_id": str(world.fw.coaching.id), "kind": "course", "due_on": "2026-06-01"},
+        )
+        assert status == 403, persona
+        assert "Only Adele Vance, their manager line and HR can add to their development plan." in text(html)
+    status, html, _ = await post(
+        await signed_in("manager"),
+        "/tabs/people/999999/competencies/gaps",
+        {"competency_id": str(world.fw.coaching.id), "kind": "course", "due_on": "2026-06-01"},
+    )
+    assert status == 404
+    assert await count(world, DevelopmentAction) == before
 
 
 async def test_the_pages_follow_the_teams_theme_and_forms_keep_it(signed_in, world) -> None:

@@ -1,10 +1,14 @@
 """The My development tab over HTTP, on the demo organization in its own SQLite file with the server's clock
 fixed at NOW (Monday 2 March 2026): Adele adds an action and marks its progress, Alex sees Adele's plan,
 Patti (Sales) and Isaiah (Adele's teammate) are refused, bad input comes back with the message next to its
-field and what was typed kept, an action becomes a development goal once; and in real Chromium the page
+field and what was typed kept, an action becomes a development goal once, the career path shows her role
+and next roles with their gaps and closes a gap into a highlighted action; and in real Chromium the page
 works in the three themes and reflows down to 320 px.
 
-Adele's role (Senior Software Engineer) expects Communication at level 4; she was assessed at 2.
+Adele's role (Senior Software Engineer) expects Communication at level 4; she was assessed at 2. It
+expects Delivery at 3 too (her released review put her at 2) and Coaching at 2 (her manager put her at
+1). Her role leads up to Staff engineer (Communication 5, Delivery 3) and across to Engineering manager
+(Coaching 3). Isaiah (Software Engineer) has no role profile.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from storage import demo
 from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import (
+    CareerStep,
     Competency,
     CompetencyAssessment,
     DevelopmentAction,
@@ -67,9 +72,10 @@ class DevWorld:
     people: dict[str, int]
     communication: int
     goal_id: int
+    delivery: int
 
 
-async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, int], int, int]:
+async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, int], int, int, int]:
     async with unit_of_work(sessions) as db:
         await demo.seed(db)
         by_oid = dict((await db.execute(select(Person.aad_object_id, Person.id))).all())
@@ -80,10 +86,35 @@ async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, 
         profile = RoleProfile(
             name="Senior engineer", name_key="senior engineer", job_title_key="senior software engineer"
         )
-        db.add_all([communication, profile])
+        delivery = Competency(name="Delivery", name_key="delivery", category="functional", levels=LEVELS)
+        coaching = Competency(name="Coaching", name_key="coaching", category="leadership", levels=LEVELS)
+        staff = RoleProfile(name="Staff engineer", name_key="staff engineer")
+        manager = RoleProfile(name="Engineering manager", name_key="engineering manager")
+        db.add_all([communication, delivery, coaching, profile, staff, manager])
         await db.flush()
         db.add_all(
             [
+                CareerStep(from_profile_id=profile.id, to_profile_id=staff.id, kind="ladder"),
+                CareerStep(from_profile_id=profile.id, to_profile_id=manager.id, kind="lateral"),
+                RoleRequirement(role_profile_id=profile.id, competency_id=delivery.id, expected_level=3),
+                RoleRequirement(role_profile_id=profile.id, competency_id=coaching.id, expected_level=2),
+                CompetencyAssessment(
+                    person_id=people["employee"],
+                    competency_id=coaching.id,
+                    level=1,
+                    source="manager",
+                    assessed_on=date(2026, 2, 1),
+                ),
+                RoleRequirement(role_profile_id=staff.id, competency_id=communication.id, expected_level=5),
+                RoleRequirement(role_profile_id=staff.id, competency_id=delivery.id, expected_level=3),
+                RoleRequirement(role_profile_id=manager.id, competency_id=coaching.id, expected_level=3),
+                CompetencyAssessment(
+                    person_id=people["employee"],
+                    competency_id=delivery.id,
+                    level=2,
+                    source="review",
+                    assessed_on=date(2026, 2, 10),
+                ),
                 RoleRequirement(role_profile_id=profile.id, competency_id=communication.id, expected_level=4),
                 CompetencyAssessment(
                     person_id=people["employee"],
@@ -103,7 +134,7 @@ async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, 
             key_results=[KeyResultInput("Done", target=100, current=60)],
             now=NOW,
         )
-    return people, communication.id, goal.id
+    return people, communication.id, goal.id, delivery.id
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +145,15 @@ async def dev_world(
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('development') / 'dev.db'}")
     await upgrade(engine)
     sessions = session_factory(engine)
-    people, communication, goal_id = await _build(sessions)
+    people, communication, goal_id, delivery = await _build(sessions)
     personas = {key: (demo.DEMO_TENANT_ID, p.aad_object_id) for key, p in PERSONA_KEYS.items()}
     app = web.Application(middlewares=[security_headers])
     mount(app, sessions=sessions, settings=tab_settings, personas=personas, clock=lambda: NOW)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield DevWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions, people, communication, goal_id)
+    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield DevWorld(base_url, sessions, people, communication, goal_id, delivery)
     await runner.cleanup()
     await engine.dispose()
 
@@ -198,7 +230,7 @@ async def test_adele_adds_an_action_and_marks_its_progress(signed_in, dev_world)
     assert '<a href="/tabs/development" aria-current="page">My development</a>' in page
     assert "Your plan has no actions yet" in page
     assert "Communication (behaviours, levels 1\u20135)" in page and "Ship search (2026-Q1)" in page
-    assert 'id="career-path"' not in page, "the career path slot is empty for now"
+    assert 'id="career-path"' in page and "Current role: Senior engineer" in page
     assert f'action="/tabs/development/{dev_world.people["employee"]}/actions"' in page
 
     status, _, location = await _add(adele, dev_world, "employee", request_id="a" * 32)
@@ -336,6 +368,7 @@ async def test_alex_sees_adeles_plan_and_marks_it(signed_in, dev_world) -> None:
     _, mine = await _get(alex, "/tabs/development")
     team = mine[mine.index('id="team"') :]
     assert f'href="/tabs/development/{dev_world.people["employee"]}">Adele Vance</a>' in team
+    assert f'href="/tabs/people/{dev_world.people["employee"]}/competencies">Competencies' in team
     status, page = await _get(alex, f"/tabs/development/{dev_world.people['employee']}")
     assert status == 200
     assert "Adele Vance's development plan" in _text(page) and "Shadow an architect" in page
@@ -351,6 +384,134 @@ async def test_alex_sees_adeles_plan_and_marks_it(signed_in, dev_world) -> None:
     )
     megan = await signed_in("hr")
     assert (await _get(megan, f"/tabs/development/{dev_world.people['employee']}"))[0] == 200
+
+
+# --- career path and "close this gap" -----------------------------------------------------------------------
+
+
+def _career(page: str) -> str:
+    start = page.index('<section class="card dv-section" id="career-path"')
+    return page[start : page.index("</section>", start)]
+
+
+async def test_the_career_path_shows_her_role_and_next_roles_with_their_gaps(signed_in, dev_world) -> None:
+    adele = await signed_in("employee")
+    _, page = await _get(adele, "/tabs/development?theme=dark")
+    career = _career(page)
+    shown = _text(career)
+    # Coaching 1 of 2, Communication 2 of 4, Delivery 2 of 3, equal weights: (0.5 + 0.5 + 0.667) / 3.
+    assert "Current role: Senior engineer 55.6 % ready" in shown
+    assert "Communication 2 levels short Assessed 2 · expected 4 of 5" in shown
+    assert "Delivery 1 level short Assessed 2 · expected 3 of 5" in shown
+    # Steps up first: Staff engineer (2/5 + 2/3) / 2 = 53.3 %, then across to Engineering manager (1/3).
+    assert shown.index("Staff engineer Next step up 53.3 % ready") < shown.index(
+        "Engineering manager Lateral move 33.3 % ready Coaching 2 levels short Assessed 1 · expected 3"
+    )
+    # Small bars, not a table: each competency's levels as squares, the short ones marked.
+    assert "<table" not in career and career.count('<svg class="cf-meter"') == 6
+    meter = career[career.index(f'id="career-current-c{dev_world.communication}"') :]
+    meter = meter[meter.index("<svg") : meter.index("</svg>")]
+    assert meter.count("cf-meter__step--have") == 2 and meter.count("cf-meter__step--short") == 2
+    assert f'href="/tabs/people/{dev_world.people["employee"]}/competencies?theme=dark"' in career
+    assert "All of your competencies and assessment history" in shown
+    for word in TALENT_WORDS:
+        assert word not in career.lower(), word
+
+
+async def test_a_report_without_a_role_profile_is_told_so(signed_in, dev_world) -> None:
+    alex = await signed_in("manager")
+    _, page = await _get(alex, f"/tabs/development/{dev_world.people['isaiah']}")
+    career = _text(_career(page))
+    assert "No role profile matches Isaiah Langer's job title or position yet" in career
+    assert "All of Isaiah Langer's competencies and assessment history" in career
+    assert f'href="/tabs/people/{dev_world.people["isaiah"]}/competencies"' in _career(page)
+
+
+async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, dev_world) -> None:
+    alex = await signed_in("manager")
+    adele = dev_world.people["employee"]
+    path = f"/tabs/development/{adele}"
+    _, page = await _get(alex, path)
+    career = _career(page)
+    base = f"career-current-close-{dev_world.delivery}"
+    assert f'<details class="cf-close" id="{base}">' in career
+    assert f'action="/tabs/development/{adele}/gaps"' in career
+    assert f'id="career-current-close-{dev_world.communication}"' not in career, "an action works on it"
+    assert "Communication 2 levels short Assessed 2 · expected 4 of 5 In the development plan:" in _text(
+        career
+    )
+    request_id = re.search(rf'id="{base}".*?name="request_id" value="([^"]+)"', career, re.S).group(1)
+
+    before = len(await _actions(dev_world))
+    fields = {
+        "competency_id": str(dev_world.delivery),
+        "kind": "project",
+        "due_on": "2026-03-01",
+        "title": "Own the <release> train",
+        "request_id": request_id,
+    }
+    status, page, _ = await _post(alex, f"{path}/gaps", fields)
+    assert status == 400
+    error = re.search(
+        rf'<p class="error notice cf-form__error" id="{base}-due-error" role="alert">(.*?)</p>', page
+    )
+    assert htmllib.unescape(error.group(1)) == (
+        "The due date (1 March 2026) is in the past: choose today or a later day."
+    )
+    assert f'<details class="cf-close" id="{base}" open>' in page
+    assert (
+        'value="2026-03-01" aria-invalid="true"' in page and 'value="Own the &lt;release&gt; train"' in page
+    )
+    assert '<option value="project" selected>Project</option>' in page
+    assert len(await _actions(dev_world)) == before, "nothing written"
+
+    status, _, location = await _post(alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30"})
+    [action] = await _actions(dev_world, DevelopmentAction.client_request_id == request_id)
+    assert (status, location) == (303, f"{path}?added={action.id}#action-{action.id}")
+    # Her latest Delivery level came from a released review: so does the action; it aims at level 3.
+    assert (action.source, action.kind, action.target_level, action.competency_id) == (
+        "review",
+        "project",
+        3,
+        dev_world.delivery,
+    )
+    status, _, again = await _post(alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30"})
+    assert (status, again) == (303, location), "a second submit of the same form adds nothing"
+
+    _, page = await _get(alex, location)
+    item = page[page.index(f'<li class="dv-action dv-action--new" id="action-{action.id}">') :].split(
+        "</li>"
+    )[0]
+    assert "Just added" in item and page.count("dv-action--new") == 1
+    assert "Project · due Tue 30 Jun 2026 · From a performance review" in _text(item)
+    assert f'id="{base}"' not in _career(page)
+    assert "In the development plan: Own the <release> train" in _text(_career(page))
+
+    # Another form for the same gap now finds the open action: 409, the sentence above the gaps.
+    status, page, _ = await _post(
+        alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30", "request_id": "z" * 32}
+    )
+    assert status == 409
+    assert "An open action already works on “Delivery”: “Own the <release> train”." in _text(
+        page[page.index('id="career-close-error"') :].split("</p>")[0]
+    )
+    status, page, _ = await _post(
+        alex, f"{path}/gaps", {**fields, "competency_id": "x1", "request_id": "y" * 32}
+    )
+    assert status == 400 and "That competency is not in the framework" in _text(_career(page))
+    assert len(await _actions(dev_world)) == before + 1
+
+
+async def test_no_one_outside_her_line_closes_her_gaps(signed_in, dev_world) -> None:
+    before = len(await _actions(dev_world))
+    patti = await signed_in("patti")
+    status, page, _ = await _post(
+        patti,
+        f"/tabs/development/{dev_world.people['employee']}/gaps",
+        {"competency_id": str(dev_world.communication), "kind": "course", "due_on": "2026-06-30"},
+    )
+    assert status == 403 and "Only Adele Vance, their manager line and HR can add" in _text(page)
+    assert len(await _actions(dev_world)) == before
 
 
 @pytest.mark.parametrize("persona", ["patti", "isaiah"])
@@ -450,7 +611,8 @@ async def test_the_page_works_and_meets_contrast_in_every_theme(
     try:
         await page.goto(f"{dev_world.base_url}/tabs/development?theme={theme}")
         await expect(page.locator("body")).to_have_class(f"theme-{theme}")
-        for details in await page.locator("details.dv-update").all():
+        assert await page.locator("details.cf-close").count() >= 1, "a gap to close is on the page"
+        for details in await page.locator("details.dv-update, details.cf-close").all():
             await details.locator("summary").click()
         ratios = await page.evaluate(CONTRAST_PROBE, PAGE_TEXT)
         low = [r for r in ratios if r[1] < 4.5]
@@ -472,7 +634,7 @@ async def test_the_page_reflows_without_horizontal_scroll(
             browser, dev_world, "Adele Vance", viewport={"width": width, "height": 800}
         )
         try:
-            for details in await watched.page.locator("details.dv-update").all():
+            for details in await watched.page.locator("details.dv-update, details.cf-close").all():
                 await details.locator("summary").click()
             scroll, inner = await watched.page.evaluate(
                 "[document.documentElement.scrollWidth, window.innerWidth]"

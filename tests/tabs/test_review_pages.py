@@ -32,6 +32,7 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain import competencies
 from domain.access import Actor, load_actor
 from domain.performance import (
     calibration,
@@ -57,6 +58,7 @@ from storage import outbox
 from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import (
+    Competency,
     OutboxMessage,
     Person,
     Review,
@@ -1182,3 +1184,114 @@ async def test_the_review_pages_need_sign_in_and_keep_the_theme(review_world, si
         f'action="/tabs/reviews/results/{review_world.cycles["A"]}/acknowledge?theme=contrast"' in html
         or "You acknowledged" in html
     )
+
+
+# --- templates rating framework competencies ---------------------------------------------------------
+
+
+async def _framework_competencies(world: ReviewWorld) -> dict[str, int]:
+    """Systems thinking (functional), Mentoring (leadership) and Legacy craft (retired), by HR; once."""
+    async with unit_of_work(world.sessions) as db:
+        found = dict((await db.execute(select(Competency.name, Competency.id))).all())
+        if "Mentoring" not in found:
+            megan = await load_actor(db, world.people["megan"])
+            for name, category in (
+                ("Systems thinking", "Functional"),
+                ("Mentoring", "Leadership"),
+                ("Legacy craft", "Functional"),
+            ):
+                made = await competencies.create_competency(
+                    db, actor=megan, name=name, category=category, levels=["Learning", "Doing", "Teaching"]
+                )
+                found[name] = made.id
+            await competencies.deactivate_competency(db, actor=megan, competency_id=found["Legacy craft"])
+    return found
+
+
+async def test_hr_picks_framework_competencies_for_a_template(signed_in, review_world) -> None:
+    ids = await _framework_competencies(review_world)
+    megan = await signed_in("hr")
+    _, html = await _get(megan, "/tabs/reviews/setup")
+    form = _section(html, "new-template")
+    assert '<link rel="stylesheet" href="/tabs/static/competencies.css">' in html
+    picks = form[
+        form.index('id="t-s0-framework"') : form.index("</details>", form.index('id="t-s0-framework"'))
+    ]
+    assert "<legend>Functional</legend>" in picks and "<legend>Leadership</legend>" in picks
+    assert f'name="s0_competency" type="checkbox" value="{ids["Mentoring"]}"' in picks
+    assert "Legacy craft" not in picks, "retired competencies are not offered"
+
+    fields = [
+        *_template_form({"name": "Framework review", "s0_items": "Code quality"}),
+        ("s0_competency", str(ids["Systems thinking"])),
+        ("s0_competency", str(ids["Mentoring"])),
+    ]
+    status, _, location = await _post(
+        megan, "/tabs/reviews/setup/templates", fields, csrf_from="/tabs/reviews/setup"
+    )
+    assert status == 303
+    template_id = int(re.search(r"template_created=(\d+)", location).group(1))
+    async with unit_of_work(review_world.sessions) as db:
+        view = await review_templates.get_template(
+            db, actor=await load_actor(db, review_world.people["megan"]), template_id=template_id
+        )
+    # The ticked ones first, worded as the framework names them, then the typed one (not linked).
+    assert [(i.text, i.kind, i.competency_id) for i in view.sections[0].items] == [
+        ("Systems thinking", ItemKind.RATING, ids["Systems thinking"]),
+        ("Mentoring", ItemKind.RATING, ids["Mentoring"]),
+        ("Code quality", ItemKind.RATING, None),
+    ]
+    _, html = await _get(megan, location.split("#")[0])
+    listed = _text(html[html.index(f'id="template-{template_id}"') :].split("</li>\n    </ul>")[0])
+    assert "Mentoring (rating, from the competency framework)" in listed
+    assert "Code quality (rating)" in listed
+
+
+@pytest.mark.parametrize(
+    ("picks", "changes", "error_id", "message"),
+    [
+        (
+            [("s0_competency", "999999")],
+            {},
+            "t-s0-competencies-error",
+            "“Craft” names a competency that is not in the framework: choose one that is.",
+        ),
+        (
+            [("s0_competency", "Legacy craft")],
+            {},
+            "t-s0-competencies-error",
+            "“Legacy craft” is retired from the competency framework: choose an active one.",
+        ),
+        ([("s0_competency", "12abc")], {}, "t-s0-competencies-error", "Tick the framework competencies"),
+        (
+            [("s1_competency", "Mentoring")],
+            {},
+            "t-s1-competencies-error",
+            "Only a competencies section rates framework competencies: make section 2 a competencies section",
+        ),
+        (
+            [("s0_competency", "Mentoring"), ("s3_competency", "Mentoring")],
+            {"s3_title": "Leadership", "s3_kind": "competencies", "s3_weight": "10"},
+            "t-s0-competencies-error",
+            "“Mentoring” is rated twice in this template: rate each framework competency once.",
+        ),
+    ],
+)
+async def test_a_tampered_framework_competency_is_refused_and_nothing_is_written(
+    signed_in, review_world, picks, changes, error_id, message
+) -> None:
+    ids = await _framework_competencies(review_world)
+    before = await _count(review_world, ReviewTemplate)
+    megan = await signed_in("hr")
+    ticked = [(name, str(ids.get(value, value))) for name, value in picks]
+    fields = _template_form({"name": "Tampered review", **changes}, {3: ["manager"]}) + ticked
+    status, html, _ = await _post(
+        megan, "/tabs/reviews/setup/templates", fields, csrf_from="/tabs/reviews/setup"
+    )
+    assert status == 400
+    assert _error(html, error_id).startswith(message)
+    n = error_id.split("-")[1][1:]
+    assert f'<details class="cf-pick" id="t-s{n}-framework" open>' in html
+    if (ids.get(picks[0][1]) or 0) and picks[0][1] != "Legacy craft":
+        assert f'value="{ids[picks[0][1]]}" checked' in html, "what was ticked is kept"
+    assert await _count(review_world, ReviewTemplate) == before

@@ -322,7 +322,7 @@ async def test_close_this_gap_aims_at_the_level_her_role_expects(session, cast, 
     [
         ("delivery", "review", "is at level 3 on “Delivery”, and their role expects 3: there is no gap"),
         ("design", "review", "current role doesn't expect “Design”"),
-        ("communication", "manual", "A gap is closed from a released review or a talent review"),
+        ("communication", "hearsay", "A development action comes from a person, a released review or a"),
         ("legacy", "review", "“Legacy” was retired"),
     ],
 )
@@ -338,6 +338,80 @@ async def test_close_this_gap_is_refused_without_a_gap(session, cast, framework,
             now=NOW,
         )
     assert await written(session) == (0, 0)
+
+
+async def test_close_this_gap_from_a_page_derives_its_source_from_the_latest_assessment(
+    session, cast, framework
+) -> None:
+    # Communication's latest level (2) was recorded by her line: the action is hers "by hand".
+    action = await development.close_gap(
+        session,
+        actor=cast.adele,
+        person_id=cast.adele.person_id,
+        competency_id=framework.communication,
+        due_on=days(60),
+        kind="mentoring",
+        title="Pair with a staff engineer on design reviews",
+        now=NOW,
+    )
+    assert (action.source, action.kind, action.title, action.competency.target_level) == (
+        ActionSource.MANUAL,
+        ActionKind.MENTORING,
+        "Pair with a staff engineer on design reviews",
+        4,
+    )
+    plan = await development.get_plan(session, actor=cast.adele, person_id=cast.adele.person_id, today=TODAY)
+    assert plan.source == "self"
+
+    # Delivery's latest level now comes from a released review (2 < 3 expected), newer than the manager's 3.
+    session.add(
+        CompetencyAssessment(
+            person_id=cast.adele.person_id,
+            competency_id=framework.delivery,
+            level=2,
+            source="review",
+            assessed_on=date(2026, 2, 20),
+        )
+    )
+    await session.flush()
+    action = await development.close_gap(
+        session,
+        actor=cast.alex,
+        person_id=cast.adele.person_id,
+        competency_id=framework.delivery,
+        due_on=days(60),
+        now=NOW,
+    )
+    assert (action.source, action.title) == (ActionSource.REVIEW, "Reach level 3 in Delivery")
+    assert await written(session) == (1, 2)
+
+
+async def test_close_this_gap_takes_manual_as_a_source_and_refuses_a_past_due_date(
+    session, cast, framework
+) -> None:
+    past = r"The due date \(1 March 2026\) is in the past"
+    with pytest.raises(development.InvalidInput, match=past) as bad:
+        await development.close_gap(
+            session,
+            actor=cast.megan,
+            person_id=cast.adele.person_id,
+            competency_id=framework.communication,
+            due_on=days(-1),
+            source="manual",
+            now=NOW,
+        )
+    assert bad.value.field == "due_on"
+    assert await written(session) == (0, 0)
+    action = await development.close_gap(
+        session,
+        actor=cast.megan,
+        person_id=cast.adele.person_id,
+        competency_id=framework.communication,
+        due_on=days(30),
+        source="manual",
+        now=NOW,
+    )
+    assert action.source is ActionSource.MANUAL
 
 
 async def test_close_this_gap_needs_an_assessed_level(session, cast, framework) -> None:
