@@ -20,8 +20,10 @@ progress becomes in progress.
 An action can become a *development* goal in the goals module (make_goal): private, owned by the person,
 for the quarter it is due in, with one percent key result that follows the action's progress from then on.
 
-Reminders: due_reminders lists the open actions due within REMIND_WITHIN_DAYS days or overdue, not yet
-reminded today (UTC); reminder_plan adds who can be reached and when (their working hours, nudges.py),
+Reminders: due_reminders lists the open actions that need one today (UTC): the first when the action
+comes within REMIND_WITHIN_DAYS days of its due date, one on the day it is due, then one a week while it
+is overdue, for OVERDUE_REMINDER_DAYS at most (a reminder every day would teach people to ignore them);
+reminder_plan adds who can be reached and when (their working hours, nudges.py),
 and the one-per-day outbox key per person and action; the bot claims what it sends with mark_reminded
 in the transaction that queues it.
 
@@ -62,6 +64,8 @@ from domain.talent.development_views import (
     KIND_LABELS,
     NOTE_MAX,
     OPEN_STATUSES,
+    OVERDUE_EVERY_DAYS,
+    OVERDUE_REMINDER_DAYS,
     PLAN_SOURCES,
     REMIND_WITHIN_DAYS,
     STATUS_LABELS,
@@ -495,11 +499,17 @@ async def make_goal(session: AsyncSession, *, actor: Actor, action_id: int, now:
 async def due_reminders(
     session: AsyncSession, *, today: date, within_days: int = REMIND_WITHIN_DAYS
 ) -> tuple[DueAction, ...]:
-    """Open actions (planned, in progress) of active people due within `within_days` days of `today` or
-    overdue, not reminded on `today` yet; soonest due first. One query, on the (status, due_on) index."""
+    """Open actions (planned, in progress) of active people that need a reminder `today`: the first once
+    due within `within_days` days, one on the due day, then weekly while overdue (for
+    OVERDUE_REMINDER_DAYS); soonest due first. One query, on the (status, due_on) index."""
     if within_days < 0:
         raise ValueError("within_days is a number of days ahead, 0 or more")
     a, plan = DevelopmentAction, DevelopmentPlan
+    needs_one = or_(
+        a.reminded_on.is_(None),
+        and_(a.due_on <= today, a.reminded_on < a.due_on),
+        and_(a.due_on < today, a.reminded_on <= today - timedelta(days=OVERDUE_EVERY_DAYS)),
+    )
     rows = await session.execute(
         select(a.id, plan.person_id, a.title, a.kind, a.due_on, a.status, a.progress, a.note, a.version)
         .join(plan, plan.id == a.plan_id)
@@ -507,7 +517,8 @@ async def due_reminders(
         .where(
             a.status.in_([s.value for s in OPEN_STATUSES]),
             a.due_on <= today + timedelta(days=within_days),
-            or_(a.reminded_on.is_(None), a.reminded_on < today),
+            a.due_on >= today - timedelta(days=OVERDUE_REMINDER_DAYS),
+            needs_one,
         )
         .order_by(a.due_on, a.id)
     )

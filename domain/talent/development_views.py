@@ -21,6 +21,10 @@ NOTE_MAX = 2000
 DUE_MAX_DAYS = 5 * 366
 # Reminders start this many days before an action is due, and go on every day while it is overdue.
 REMIND_WITHIN_DAYS = 7
+# While an action is overdue: a reminder a week, for four weeks; then it is for the person and their
+# manager to replan, not for the bot to nag.
+OVERDUE_EVERY_DAYS = 7
+OVERDUE_REMINDER_DAYS = 28
 # The outbox kind of a reminder (its payload names the action).
 KIND_REMINDER = "development.reminder"
 

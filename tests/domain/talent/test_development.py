@@ -657,7 +657,7 @@ async def test_an_action_linked_to_another_goal_or_cancelled_does_not_become_one
 # --- reminders ----------------------------------------------------------------------------------------------
 
 
-async def test_reminders_cover_open_actions_due_within_a_week_or_overdue_once_a_day(session, cast) -> None:
+async def test_reminders_come_a_week_ahead_on_the_due_day_then_weekly_while_overdue(session, cast) -> None:
     soon = await add(session, cast.adele, cast.adele, title="Due in 3 days", due_on=days(3))
     edge = await add(session, cast.adele, cast.adele, title="Due in 7 days", due_on=days(7))
     eighth = await add(session, cast.adele, cast.adele, title="Due in 8 days", due_on=days(8))
@@ -688,13 +688,25 @@ async def test_reminders_cover_open_actions_due_within_a_week_or_overdue_once_a_
     assert await development.mark_reminded(session, action_ids=[soon.id], today=TODAY) == ()
     assert [d.action_id for d in await development.due_reminders(session, today=TODAY)] == [edge.id]
 
+    # Reminded ones wait for their due day; the others get their first as they come within a week.
     tomorrow = await development.due_reminders(session, today=days(1))
-    assert [(d.action_id, d.overdue) for d in tomorrow] == [
-        (late.id, True),
-        (soon.id, False),
-        (edge.id, False),
-        (eighth.id, False),
+    assert [(d.action_id, d.overdue) for d in tomorrow] == [(edge.id, False), (eighth.id, False)]
+    assert [d.action_id for d in await development.due_reminders(session, today=days(3))] == [
+        soon.id,
+        edge.id,
+        eighth.id,
     ]
+    await development.mark_reminded(session, action_ids=[soon.id, edge.id, eighth.id], today=days(3))
+    # Overdue: weekly, for four weeks.
+    assert await development.due_reminders(session, today=days(6)) == ()
+    assert [(d.action_id, d.overdue) for d in await development.due_reminders(session, today=days(7))] == [
+        (late.id, True),
+        (edge.id, False),
+    ]
+    await development.mark_reminded(session, action_ids=[late.id], today=days(7))
+    assert late.id not in {d.action_id for d in await development.due_reminders(session, today=days(13))}
+    assert late.id in {d.action_id for d in await development.due_reminders(session, today=days(14))}
+    assert late.id not in {d.action_id for d in await development.due_reminders(session, today=days(29))}
     assert await development.due_reminders(session, today=TODAY, within_days=0) == ()
     with pytest.raises(ValueError):
         await development.due_reminders(session, today=TODAY, within_days=-1)
