@@ -43,6 +43,7 @@ from tabs.runtime import (
 from tabs.sessions import SessionSigner, check_csrf
 from tabs.settings import TabSettings
 from tabs.sso import SigningKeys, TokenRejected, TokenValidator
+from tabs.succession_pages import mount_succession
 from tabs.talent_hub import mount_talent_hub
 from tabs.visitors import (
     bearer_token,
@@ -124,6 +125,7 @@ def mount(
     mount_talent_hub(app)
     mount_reviews(app)
     mount_development(app)
+    mount_succession(app)
     mount_competencies(app)
     mount_metrics(app)
 
