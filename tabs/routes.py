@@ -45,6 +45,7 @@ from tabs.settings import TabSettings
 from tabs.sso import SigningKeys, TokenRejected, TokenValidator
 from tabs.succession_pages import mount_succession
 from tabs.talent_hub import mount_talent_hub
+from tabs.talent_review_pages import mount_talent_reviews
 from tabs.visitors import (
     bearer_token,
     from_session,
@@ -124,6 +125,7 @@ def mount(
     mount_feedback(app)
     mount_talent_hub(app)
     mount_reviews(app)
+    mount_talent_reviews(app)
     mount_development(app)
     mount_succession(app)
     mount_competencies(app)
