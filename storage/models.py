@@ -1321,3 +1321,35 @@ class DevelopmentAction(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     reminded_on: Mapped[date | None] = mapped_column(Date)
     client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+# --- the bridge: suggestions from performance signals ---
+# Suggestions are computed from the store on demand (domain/signals.py); what people decided about one is
+# kept here, keyed by what it suggests (kind, person, target), with the evidence as it was shown.
+
+
+class SuggestionDecision(Base):
+    """A person's decision on a suggestion: accepted (with what it created) or dismissed, and why."""
+
+    __tablename__ = "suggestion_decisions"
+    __table_args__ = (
+        UniqueConstraint("kind", "person_id", "target_key", name="uq_suggestion_decisions_suggestion"),
+        CheckConstraint("status IN ('accepted', 'dismissed')", name="status"),
+        Index("ix_suggestion_decisions_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # Whom the suggestion is about (for a calibration bias flag: the manager).
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # What it proposes for them, e.g. "position:12", "pool:3", "role:7"; "" when nothing more.
+    target_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    # The evidence as shown when decided (the store moves on; the decision keeps what it was based on).
+    evidence: Mapped[list[Any]] = mapped_column(JSON)
+    # What accepting created, e.g. "successor:41", "development_action:9", "goal:77", "talent_entry:5".
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
