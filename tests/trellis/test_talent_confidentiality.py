@@ -6,8 +6,8 @@ finalizes the talent review; Alex's position becomes critical with Adele its rea
 successor, with notes; she joins a talent pool. Rather than guess where any of it could leak, the test
 compares worlds: everything Adele reads (every bot command, every card verb pressed with every id that
 matters, every tab GET route with every id and person filter) is byte-identical (after normalizing
-per-request tokens) before and after, no chat message reaches her meanwhile, and none of the words typed
-about her appears anywhere she reads.
+per-request tokens) with the discussion and without it (deleted again), no chat message reaches her, and
+none of the words typed about her appears anywhere she reads.
 """
 
 from __future__ import annotations
@@ -18,12 +18,21 @@ from datetime import UTC, date, datetime
 import aiohttp
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from domain.performance.review_views import Phase
 from domain.talent import pools, succession, talent_reviews
 from storage import demo
-from storage.models import OutboxMessage, Position, ReviewParticipant
+from storage.models import (
+    OutboxMessage,
+    Position,
+    ReviewParticipant,
+    Successor,
+    TalentPool,
+    TalentReview,
+    TalentReviewEntry,
+    TalentReviewMove,
+)
 from storage.uow import unit_of_work
 from tests.support.reviews import Deadlines, actor, advance, launch_cycle, person_id
 from tests.support.teams import TeamsClient, TeamsUser
@@ -135,6 +144,23 @@ async def discuss_adele(sessions, cycle_id: int) -> None:
         await pools.add_member(session, actor=megan, pool_id=pool.id, person_id=adele_id, now=NOW)
 
 
+async def talent_ids(sessions) -> set[int]:
+    """The ids of every talent row the discussion created (the walk tries each as a route or payload id)."""
+    async with sessions() as session:
+        found: set[int] = set()
+        for model in (TalentReview, TalentReviewEntry, TalentReviewMove, Successor, TalentPool):
+            found |= set(await session.scalars(select(model.id)))
+    return found
+
+
+async def forget_discussion(sessions, positions: set[int]) -> None:
+    """Back to the world before the talent processes discussed Adele (the audit log keeps its rows)."""
+    async with unit_of_work(sessions) as session:
+        for model in (TalentReview, Successor, TalentPool):  # entries, moves and members go with them
+            await session.execute(delete(model))
+        await session.execute(update(Position).where(Position.id.in_(positions)).values(critical=False))
+
+
 async def messages_to(sessions, pid: int) -> int:
     async with sessions() as session:
         return await session.scalar(
@@ -155,23 +181,30 @@ async def test_nothing_the_talent_processes_say_about_adele_reaches_her(
         positions = set(await session.scalars(alex_seats))
     sent_before = await messages_to(sessions, ids["adele"])
 
-    before = await everything_read(trellis, tab, adele, ids, verbs=True, extra_ids=positions)
+    # Discussed first, so the walk can try every id the discussion created; then the discussion is removed
+    # again (the world before it) and the walk repeated with the same ids.
     await discuss_adele(sessions, cycle_id)
-    after = await everything_read(trellis, tab, adele, ids, verbs=True, extra_ids=positions)
+    created = await talent_ids(sessions)
+    after = await everything_read(trellis, tab, adele, ids, verbs=True, extra_ids=positions | created)
+    assert await messages_to(sessions, ids["adele"]) == sent_before, "no chat message about it reaches her"
+    await forget_discussion(sessions, positions)
+    before = await everything_read(trellis, tab, adele, ids, verbs=True, extra_ids=positions | created)
 
     changed = [key for key in before if before[key] != after.get(key)]
     assert changed == [], f"the talent processes changed what Adele reads: {changed}"
     leaked = [key for key, body in after.items() if any(secret in body for secret in SECRETS)]
     assert leaked == []
-    assert await messages_to(sessions, ids["adele"]) == sent_before, "no chat message about it reaches her"
     walked = {key.split(" ")[0] for key in after}
     assert {"bot:", "verb:", "GET"} <= walked
     assert any(key.startswith("GET /tabs/talent/") for key in after), "the talent pages were walked"
 
-    # The control: the same pages do show all of it to HR, so the walk would have seen a leak.
+    # The control: the same pages show all of it to HR, so the walk would have seen a leak.
+    await discuss_adele(sessions, cycle_id)
+    async with sessions() as session:
+        review_id = await session.scalar(select(func.max(TalentReview.id)))
     async with aiohttp.ClientSession(trellis.base_url, cookie_jar=browser_like_jar(trellis.base_url)) as hr:
         await dev_sign_in(hr, "hr")
         async with hr.get(f"/tabs/talent/succession/{min(positions)}") as page:
             assert SLATE_NOTE in await page.text()
-        async with hr.get("/tabs/talent/reviews/1") as page:
+        async with hr.get(f"/tabs/talent/reviews/{review_id}") as page:
             assert MOVE_REASON in await page.text()
