@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain import signal_risks
 from domain.access import Role
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from domain.performance import calibration
 from domain.performance.review_views import CalibrationRow, CalibrationView
+from domain.signal_views import Suggestion
 from storage.uow import unit_of_work
 from tabs import review_display as ui
 from tabs.navigation import REVIEW_CYCLES, REVIEWS
@@ -140,6 +142,7 @@ async def _render(
         ) from None
     except (Forbidden, NotFound) as refused:
         raise _refused(request, rt, visitor, refused) from None
+    bias = await _bias_flags(rt, visitor, view)
     adjusted = request.query.get("adjusted", "")
     return rt.pages.render(
         request,
@@ -151,6 +154,7 @@ async def _render(
         ui=ui,
         v=view,
         groups=_by_manager(view),
+        bias=bias,
         entered=entered,
         problem=problem,
         adjusted=next((r for r in view.rows if str(r.person_id) == adjusted), None),
@@ -168,6 +172,22 @@ def _by_manager(view: CalibrationView) -> list[tuple[str, list[CalibrationRow]]]
         groups.setdefault(row.manager_name or "", []).append(row)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0].casefold()))
     return [(name or "No manager", rows) for name, rows in ordered]
+
+
+async def _bias_flags(rt: TabsRuntime, visitor: Visitor, view: CalibrationView) -> dict[str, Suggestion]:
+    """Rating-bias flags by the manager name each group is headed with: advisory figures, never a change.
+    In a unit of work of its own: showing a flag is audited, and the page's reads are read-only for
+    calibration leads who aren't HR."""
+    managers = {
+        r.manager_id: r.manager_name for r in view.rows if r.manager_id is not None and r.manager_name
+    }
+    if not managers:
+        return {}
+    async with unit_of_work(rt.sessions) as db:
+        flags = await signal_risks.calibration_flags(
+            db, actor=visitor.actor, cycle_id=view.cycle_id, manager_ids=managers
+        )
+    return {managers[mid]: flag for mid, flag in flags.items()}
 
 
 def _guideline_text(view: CalibrationView) -> str:

@@ -29,6 +29,7 @@ from domain.performance.review_views import (
     ReviewStatus,
     ReviewTask,
 )
+from domain.signal_views import Suggestion
 
 NOTHING = "\u2013"  # an en dash where there is no value
 STATUS_LABELS = {
@@ -219,3 +220,8 @@ def url(path: str, theme: str, params: Mapping[str, object] | None = None, **mor
     if theme != "default":
         kept["theme"] = theme
     return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def bias_badge(flag: Suggestion) -> str:
+    """Lenient ratings, or Severe ratings: the calibration view's badge for a manager's rating-bias flag."""
+    return "Lenient ratings" if flag.target_key == "lenient" else "Severe ratings"

@@ -1295,3 +1295,132 @@ async def test_a_tampered_framework_competency_is_refused_and_nothing_is_written
     if (ids.get(picks[0][1]) or 0) and picks[0][1] != "Legacy craft":
         assert f'value="{ids[picks[0][1]]}" checked' in html, "what was ticked is kept"
     assert await _count(review_world, ReviewTemplate) == before
+
+
+# --- rating-bias flags in calibration ----------------------------------------------------------------------
+
+# Manager → their reports' (manager-submitted score, goal achievement) in the bias-check cycle.
+BIAS_TEAMS = {
+    "Lena Lenient": ([4.5, 4.5, 4.0, 5.0, 4.5, 4.0], [0.6, 0.65, 0.55, 0.6, 0.6, 0.6]),
+    "Avery Average": ([3.0, 3.5, 3.0, 2.5, 3.5, 3.0], [0.5, 0.7, 0.6, 0.55, 0.65, 0.6]),
+    "Ari Average": ([3.5, 3.0, 3.0, 3.5, 2.5, 3.0], [0.6, 0.5, 0.7, 0.65, 0.55, 0.6]),
+    "Ash Average": ([3.0, 3.0, 3.5, 3.0, 3.5, 2.5], [0.6, 0.55, 0.65, 0.6, 0.5, 0.7]),
+}
+
+
+async def test_calibration_shows_a_managers_rating_bias_beside_their_group(signed_in, review_world) -> None:
+    # Imported here: the tests above don't need them.
+    from sqlalchemy import delete
+
+    from storage.models import AuditEntry, Goal
+
+    sessions = review_world.sessions
+    people: list[int] = []
+    async with unit_of_work(sessions) as db:
+        cycle = ReviewCycle(
+            name="2026-H1 bias check",
+            template_id=review_world.cycles["simple"],
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 6, 30),
+            phase="calibration",
+        )
+        db.add(cycle)
+        await db.flush()
+        for manager, (scores, achieved) in BIAS_TEAMS.items():
+            boss = Person(
+                email=f"{manager.split()[0].lower()}@bias.example",
+                display_name=manager,
+                department="Engineering",
+            )
+            db.add(boss)
+            await db.flush()
+            people.append(boss.id)
+            for n, (score, progress) in enumerate(zip(scores, achieved, strict=True)):
+                report = Person(
+                    email=f"{manager.split()[0].lower()}{n}@bias.example",
+                    display_name=f"{manager.split()[0]}'s report {n + 1}",
+                    department="Engineering",
+                    manager_id=boss.id,
+                )
+                db.add(report)
+                await db.flush()
+                people.append(report.id)
+                db.add(
+                    ReviewParticipant(
+                        cycle_id=cycle.id,
+                        person_id=report.id,
+                        manager_id=boss.id,
+                        department="Engineering",
+                        source="launch",
+                        added_at=NOW,
+                        computed_score=score,
+                        final_score=score,
+                    )
+                )
+                db.add(
+                    Goal(
+                        owner_type="person",
+                        owner_person_id=report.id,
+                        title="Deliver",
+                        period_label="2026-H1",
+                        period_start=date(2026, 1, 1),
+                        period_end=date(2026, 6, 30),
+                        visibility="public",
+                        kind="business",
+                        progress=progress,
+                    )
+                )
+        cycle_id = cycle.id
+    try:
+        page = f"/tabs/reviews/cycles/{cycle_id}/calibration"
+        for persona in ("hr", "lee"):
+            client = await signed_in(persona)
+            status, html = await _get(client, page)
+            assert status == 200
+            ratings = _section(html, "ratings")
+            groups = {
+                _text(m.group(1)): _text(m.group(2))
+                for m in re.finditer(
+                    r'<h3 class="rv-subhead"[^>]*>(.*?)</h3>(.*?)<ul class="rv-people"', ratings, re.S
+                )
+            }
+            for average in ("Avery Average", "Ari Average", "Ash Average"):
+                assert groups[f"Rated by {average}"] == "", f"no flag for {average}"
+            flag = groups["Rated by Lena Lenient"]
+            assert flag == (
+                "Lenient ratings Rates higher than the organization: mean 4.42 vs 3.08 (n = 6) "
+                "while their team's goal results are average. "
+                "Their ratings against the organization's: Mean 4.42 of 5 over 6 reports (manager-submitted "
+                "scores, before calibration) against 3.08 over the 18 other people rated in this cycle "
+                "(standard deviation 0.35): +3.77 standard deviations, z = +9.24. "
+                "Their team's goal results: Mean goal achievement 60 % over 6 reports with goals in the "
+                "cycle's period against 60 % over 18 others (standard deviation 7 %): +0.00 standard "
+                "deviations, average; their ratings differ by +3.77 more. "
+                "Peer feedback on their team: Not compared: fewer than 3 of their reports (or too few "
+                "others) have any. "
+                "Advisory: a pattern to discuss in calibration, not a correction. "
+                "No score changes unless someone adjusts it."
+            ), flag
+        async with unit_of_work(sessions) as db:
+            audited = (
+                await db.scalars(
+                    select(AuditEntry.detail).where(AuditEntry.action == "talent.rating_bias.view")
+                )
+            ).all()
+        assert len(audited) == 2 and all(d == {"managers": [people[0]]} for d in audited)
+        # Advisory only: every final score is still the one the manager gave.
+        async with unit_of_work(sessions) as db:
+            scores = (
+                await db.execute(
+                    select(ReviewParticipant.computed_score, ReviewParticipant.final_score).where(
+                        ReviewParticipant.cycle_id == cycle_id
+                    )
+                )
+            ).all()
+        assert len(scores) == 24 and all(computed == final for computed, final in scores)
+    finally:
+        async with unit_of_work(sessions) as db:
+            await db.execute(delete(AuditEntry).where(AuditEntry.action == "talent.rating_bias.view"))
+            await db.execute(delete(Goal).where(Goal.owner_person_id.in_(people)))
+            await db.execute(delete(ReviewCycle).where(ReviewCycle.id == cycle_id))
+            await db.execute(delete(Person).where(Person.id.in_(people[::-1])))
