@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
@@ -29,7 +30,7 @@ from domain.clock import system_clock
 from domain.errors import DomainError, NotFound
 from domain.org_sync import clear_manager_override, set_manager_override
 from domain.performance import goals
-from storage import demo, demo_goals, demo_talent, migrate
+from storage import demo, demo_goals, demo_planted, demo_talent, migrate
 from storage.engine import create_engine, session_factory
 from storage.uow import unit_of_work
 from trellis import config
@@ -95,6 +96,18 @@ def _parser() -> argparse.ArgumentParser:
     seed = demo_cmd.add_parser("seed", help="create a fictional company in an empty database")
     seed.add_argument("--people", type=int, default=60)
     seed.add_argument("--seed", type=int, default=7)
+    seed.add_argument(
+        "--planted",
+        action="store_true",
+        help="add two years of performance data with known high potentials, lenient and severe managers, "
+        "flight risks and growth trends planted, to measure the signals against",
+    )
+    seed.add_argument(
+        "--truth",
+        type=Path,
+        help="where --planted writes who was planted (default: planted-truth.json next to a SQLite "
+        "database, else in the current folder)",
+    )
     seed.set_defaults(run=_demo_seed)
 
     manifest_cmd = commands.add_parser("manifest", help="the Teams app package").add_subparsers(
@@ -301,10 +314,22 @@ def _demo_seed(settings: config.Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(_seed(settings, args.people, args.seed))
+    if args.truth is not None and not args.planted:
+        print("trellis: --truth goes with --planted (the truth of the planted organization)", file=sys.stderr)
+        return 2
+    truth_path = (args.truth or _default_truth_path(settings.database_url)) if args.planted else None
+    return asyncio.run(_seed(settings, args.people, args.seed, truth_path))
 
 
-async def _seed(settings: config.Settings, people: int, seed: int) -> int:
+def _default_truth_path(database_url: str) -> Path:
+    """planted-truth.json next to a SQLite database file, else in the current folder."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / "planted-truth.json"
+    return Path("planted-truth.json")
+
+
+async def _seed(settings: config.Settings, people: int, seed: int, truth_path: Path | None = None) -> int:
     async with _store(settings) as sessions:
         async with unit_of_work(sessions) as session:
             if not await demo.is_empty(session):
@@ -317,7 +342,15 @@ async def _seed(settings: config.Settings, people: int, seed: int) -> int:
                 result = await _seed_demo(
                     session, people=people, seed=seed, progress=lambda done, _total: bar.update(done - bar.n)
                 )
+            # The truth is kept out of the store: the signals must find it in the data.
+            truth = (
+                await demo_planted.seed_planted(session, today=system_clock().date(), seed=seed)
+                if truth_path is not None
+                else None
+            )
         print(f"Seeded the demo organization: {result}")
+        if truth is not None and truth_path is not None:
+            print(f"Planted truth ({truth}) written to {truth.write(truth_path)}")
         return 0
 
 

@@ -240,6 +240,58 @@ async def test_demo_seed_fills_an_empty_database_once(tmp_path: Path) -> None:
     assert await count_people(url) == 200
 
 
+async def test_demo_seed_planted_writes_the_truth_next_to_the_database_never_into_it(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": _sqlite_url(tmp_path)}
+    url = _async_url(env["DATABASE_URL"])
+
+    alone = await trellis("demo", "seed", "--truth", "t.json", cwd=tmp_path, env=env)
+    assert alone.code == 2 and "--truth goes with --planted" in alone.stderr, alone
+
+    result = await trellis("demo", "seed", "--people", "200", "--planted", cwd=tmp_path, env=env)
+
+    assert result.code == 0, result
+    truth_file = tmp_path / "var" / "planted-truth.json"
+    assert f"written to {truth_file}" in result.stdout, result
+    truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    assert truth["seed"] == 7 and truth["people"] == 200
+    assert set(truth["truth"]) == {
+        "high_potential",
+        "lenient_managers",
+        "severe_managers",
+        "flight_risk",
+        "growth",
+    }
+    planted = {pid for ids in truth["truth"].values() for pid in ids}
+    assert all(truth["truth"].values())
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            people = set(await conn.scalars(select(Person.id)))
+    finally:
+        await engine.dispose()
+    assert planted <= people
+
+    elsewhere = tmp_path / "elsewhere"
+    env = {"DATABASE_URL": _sqlite_url(elsewhere)}
+    chosen = elsewhere / "truth" / "seed-3.json"
+    again = await trellis(
+        "demo",
+        "seed",
+        "--people",
+        "60",
+        "--seed",
+        "3",
+        "--planted",
+        "--truth",
+        str(chosen),
+        cwd=tmp_path,
+        env=env,
+    )
+    assert again.code == 0, again
+    assert json.loads(chosen.read_text(encoding="utf-8"))["seed"] == 3
+    assert not (elsewhere / "var" / "planted-truth.json").exists()
+
+
 # --- migrate -------------------------------------------------------------------------------------------
 
 
