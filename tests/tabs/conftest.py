@@ -1,10 +1,13 @@
 """Fixtures for the tab tests: a migrated SQLite store with a small organization, the Entra stand-in,
-and real tab servers on 127.0.0.1."""
+and real tab servers on 127.0.0.1; and the helpers a tab test module builds a world of its own with (its
+own store and server, signed-in clients, GET and form POST)."""
 
 from __future__ import annotations
 
+import html as htmllib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from yarl import URL
 
 from storage.engine import create_engine, session_factory
@@ -40,6 +44,16 @@ ALEX, MEGAN, ADELE, ISAIAH, PATTI = oid(20), oid(21), oid(22), oid(23), oid(24)
 XSS, LEAVER, FORMER, STRANGER = oid(90), oid(91), oid(92), oid(99)
 XSS_NAME = "<script>alert(1)</script>"
 PERSONAS = {"employee": (TENANT, ADELE), "manager": (TENANT, ALEX), "hr": (TENANT, MEGAN)}
+# The people of _seed by first name ("tester" is the one whose name is markup), for person_ids.
+NAMED = {
+    "adele": ADELE,
+    "alex": ALEX,
+    "isaiah": ISAIAH,
+    "lee": LEAVER,
+    "patti": PATTI,
+    "megan": MEGAN,
+    "tester": XSS,
+}
 
 
 async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -76,13 +90,8 @@ async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
 @pytest.fixture(scope="session")
 async def db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated SQLite file holding a small organization (Patti → Alex → Adele, Isaiah; HR Megan)."""
-    path = tmp_path_factory.mktemp("tabs-db") / "trellis.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    yield sessions
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "tabs-db") as sessions:
+        yield sessions
 
 
 @pytest.fixture(scope="session")
@@ -119,21 +128,16 @@ async def serve_tabs(
     db: async_sessionmaker[AsyncSession], tab_settings: TabSettings
 ) -> AsyncIterator[ServeTabs]:
     """Start a real tab server on 127.0.0.1 (settings overridable); returns its base URL."""
-    runners: list[web.AppRunner] = []
+    async with AsyncExitStack() as servers:
 
-    async def start(*, personas: dict[str, tuple[str | None, str]] | None = None, **overrides: Any) -> str:
-        app = web.Application(middlewares=[security_headers])
-        mount(app, sessions=db, settings=replace(tab_settings, **overrides), personas=personas or PERSONAS)
-        app.router.add_get("/api/not-a-tab", _not_a_tab)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+        async def start(
+            *, personas: dict[str, tuple[str | None, str]] | None = None, **overrides: Any
+        ) -> str:
+            app = tab_app(db, replace(tab_settings, **overrides), personas=personas or PERSONAS)
+            app.router.add_get("/api/not-a-tab", _not_a_tab)
+            return await servers.enter_async_context(serving(app))
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 @pytest.fixture(scope="session")
@@ -148,21 +152,13 @@ async def demo_base_url(
 ) -> AsyncIterator[str]:
     """A tab server on the demo organization (storage.demo) with its employee, manager and HR personas."""
     demo = pytest.importorskip("storage.demo")
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('demo-db') / 'demo.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    async with sessions() as session:
-        await demo.seed(session)
-        await session.commit()
-    app = web.Application(middlewares=[security_headers])
-    personas = {name: (demo.DEMO_TENANT_ID, object_id) for name, object_id in demo.PERSONAS.items()}
-    mount(app, sessions=sessions, settings=tab_settings, personas=personas)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "demo-db", seeded=False) as sessions:
+        async with sessions() as session:
+            await demo.seed(session)
+            await session.commit()
+        personas = {name: (demo.DEMO_TENANT_ID, object_id) for name, object_id in demo.PERSONAS.items()}
+        async with tab_server(sessions, tab_settings, personas=personas) as url:
+            yield url
 
 
 def browser_like_jar(base: str) -> aiohttp.CookieJar:
@@ -196,3 +192,120 @@ def csrf_field(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]*)"', html)
     assert match, "no csrf_token field on the page"
     return match.group(1)
+
+
+# --- worlds of their own: a tab test module that writes data builds its own store and server with these.
+
+SignIn = Callable[[str], Awaitable[aiohttp.ClientSession]]
+
+
+async def open_store(
+    path: Path, *, seeded: bool = True
+) -> tuple[async_sessionmaker[AsyncSession], AsyncEngine]:
+    """A migrated SQLite file at `path`, holding the small organization of _seed unless `seeded` is False;
+    the caller disposes of the engine."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    if seeded:
+        await _seed(sessions)
+    return sessions, engine
+
+
+@asynccontextmanager
+async def world_store(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, seeded: bool = True
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """open_store on a file in a new temporary folder called `name`; the engine is disposed of on leaving."""
+    sessions, engine = await open_store(tmp_path_factory.mktemp(name) / f"{name}.db", seeded=seeded)
+    try:
+        yield sessions
+    finally:
+        await engine.dispose()
+
+
+def tab_app(
+    sessions: async_sessionmaker[AsyncSession], settings: TabSettings, **mount_kwargs: Any
+) -> web.Application:
+    """The tab pages behind the security headers, as trellis serves them (mount_kwargs: personas, clock…)."""
+    app = web.Application(middlewares=[security_headers])
+    mount(app, sessions=sessions, settings=settings, **mount_kwargs)
+    return app
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve `app` on a free port of 127.0.0.1 until the block ends; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def tab_server(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: TabSettings,
+    *,
+    personas: Mapping[str, tuple[str | None, str]],
+    **mount_kwargs: Any,
+) -> AsyncIterator[str]:
+    """A real tab server on 127.0.0.1 over `sessions` with these dev sign-in personas (and `clock=`,
+    `people=` as tabs.routes.mount takes them); yields its base URL."""
+    async with serving(tab_app(sessions, settings, personas=personas, **mount_kwargs)) as url:
+        yield url
+
+
+@asynccontextmanager
+async def persona_clients(base_url: str, *, next_path: str = "/tabs/home") -> AsyncIterator[SignIn]:
+    """Sign clients in through the persona picker: `client = await sign_in("hr")`, each with its own
+    browser-like cookie jar; all are closed when the block ends."""
+    async with AsyncExitStack() as clients:
+
+        async def sign_in(persona: str) -> aiohttp.ClientSession:
+            jar = browser_like_jar(base_url)
+            client = await clients.enter_async_context(aiohttp.ClientSession(base_url, cookie_jar=jar))
+            await dev_sign_in(client, persona, next_path=next_path)
+            return client
+
+        yield sign_in
+
+
+async def person_ids(db: AsyncSession, oids: Mapping[str, str] = NAMED) -> dict[str, int]:
+    """Person ids by the names of `oids` (name → Entra object id)."""
+    rows = await db.execute(
+        select(Person.aad_object_id, Person.id).where(Person.aad_object_id.in_(list(oids.values())))
+    )
+    by_oid = dict(rows.all())
+    return {name: by_oid[object_id] for name, object_id in oids.items()}
+
+
+async def get_page(client: aiohttp.ClientSession, path: str, /, **params: str | int) -> tuple[int, str]:
+    """GET a page without following redirects: (status, body)."""
+    async with client.get(path, params={k: str(v) for k, v in params.items()}, allow_redirects=False) as r:
+        return r.status, await r.text()
+
+
+async def post_form(
+    client: aiohttp.ClientSession,
+    path: str,
+    data: Mapping[str, Any] | Iterable[tuple[str, Any]],
+    *,
+    csrf_from: str | None = "/tabs/home",
+) -> tuple[int, str, str]:
+    """POST a form with the session's CSRF token, read from the page `csrf_from` (None: no token), without
+    following redirects: (status, body, Location or "")."""
+    fields = list(data.items()) if isinstance(data, Mapping) else list(data)
+    if csrf_from is not None:
+        _, page = await get_page(client, csrf_from)
+        fields.append(("csrf_token", csrf_field(page)))
+    async with client.post(path, data=fields, allow_redirects=False) as r:
+        return r.status, await r.text(), r.headers.get("Location", "")
+
+
+def visible_text(html: str) -> str:
+    """A page's visible text, roughly: tags stripped, entities decoded, whitespace collapsed."""
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())

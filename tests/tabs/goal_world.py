@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,20 +35,26 @@ from domain.access import Actor, load_actor
 from domain.performance import goals
 from domain.performance.goal_progress import Period
 from domain.performance.goal_views import KeyResultInput, Owner
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
-from storage.models import KeyResult, KeyResultUpdate, Person
+from storage.models import KeyResult, KeyResultUpdate
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 
-from .conftest import ADELE, ALEX, ISAIAH, LEAVER, PATTI, PERSONAS, TENANT, XSS, _seed
+from .conftest import (
+    ISAIAH,
+    LEAVER,
+    PATTI,
+    PERSONAS,
+    TENANT,
+    XSS,
+    open_store,
+    person_ids,
+    tab_server,
+    world_store,
+)
 
 NOW = datetime.now(UTC)
 TODAY = NOW.date()
 PERIOD = Period.custom(TODAY - timedelta(days=30), TODAY + timedelta(days=60))
-MEGAN_OID = PERSONAS["hr"][1]
 # Beyond the Home tab's three personas: people whose view of the same goals differs.
 GOAL_PERSONAS = {
     **PERSONAS,
@@ -89,14 +94,8 @@ class GoalWorld:
 
 async def build_goals(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict, dict, dict]:
     """Write the goals of the module docstring; returns (goal ids, key-result ids, person ids)."""
-    oids = {"megan": MEGAN_OID, "alex": ALEX, "adele": ADELE, "isaiah": ISAIAH, "lee": LEAVER}
-    oids |= {"patti": PATTI, "tester": XSS}
     async with unit_of_work(sessions) as session:
-        rows = await session.execute(
-            select(Person.aad_object_id, Person.id).where(Person.aad_object_id.in_(oids.values()))
-        )
-        by_oid = dict(rows.all())
-        people = {name: by_oid[oid] for name, oid in oids.items()}
+        people = await person_ids(session)
         who = {name: await load_actor(session, pid) for name, pid in people.items()}
     goal: dict[str, int] = {}
     kr: dict[str, int] = {}
@@ -219,10 +218,7 @@ async def goal_database(
     path: Path,
 ) -> tuple[async_sessionmaker[AsyncSession], tuple[dict, dict, dict], object]:
     """A migrated SQLite file with the people of conftest.py and the goals above."""
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
+    sessions, engine = await open_store(path)
     return sessions, await build_goals(sessions), engine
 
 
@@ -231,12 +227,7 @@ async def goal_world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[GoalWorld]:
     """A tab server (dev sign-in with the goal personas) on its own database of the goals above."""
-    sessions, (goal, kr, people), engine = await goal_database(tmp_path_factory.mktemp("goals") / "goals.db")
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=GOAL_PERSONAS)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield GoalWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions, goal, kr, people)
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "goals") as sessions:
+        goal, kr, people = await build_goals(sessions)
+        async with tab_server(sessions, tab_settings, personas=GOAL_PERSONAS) as base_url:
+            yield GoalWorld(base_url, sessions, goal, kr, people)

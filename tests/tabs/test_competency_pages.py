@@ -18,45 +18,39 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 
-import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import competencies
 from domain.access import load_actor
 from domain.talent import careers
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import (
     CareerStep,
     Competency,
     CompetencyAssessment,
     DevelopmentAction,
-    Person,
     RoleProfile,
 )
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 from tests.support.competencies import NOW, Framework, build_framework
 
 from .conftest import (
-    ADELE,
-    ALEX,
     ISAIAH,
     LEAVER,
-    MEGAN,
     PATTI,
     PERSONAS,
     TENANT,
-    _seed,
-    browser_like_jar,
-    csrf_field,
-    dev_sign_in,
+    SignIn,
+    get_page,
+    person_ids,
+    persona_clients,
+    post_form,
+    tab_server,
+    world_store,
 )
+from .conftest import visible_text as text
 
 FRAMEWORK = "/tabs/talent/framework"
 PERSONAS_HERE = {**PERSONAS, "isaiah": (TENANT, ISAIAH), "lee": (TENANT, LEAVER), "patti": (TENANT, PATTI)}
@@ -77,72 +71,34 @@ class World:
 async def world(tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings) -> AsyncIterator[World]:
     """A tab server on its own database: the framework, Senior → Staff (up) and → Engineering manager
     (across), and Adele's Delivery assessed 3 by Alex on 15 January."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('competencies') / 'c.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    oids = {"adele": ADELE, "alex": ALEX, "isaiah": ISAIAH, "lee": LEAVER, "patti": PATTI, "megan": MEGAN}
-    async with unit_of_work(sessions) as db:
-        by_oid = dict((await db.execute(select(Person.aad_object_id, Person.id))).all())
-        people = {name: by_oid[oid] for name, oid in oids.items()}
-        megan = await load_actor(db, people["megan"])
-        alex = await load_actor(db, people["alex"])
-        fw = await build_framework(db, megan)
-        for target, kind in ((fw.staff, "ladder"), (fw.manager, "lateral")):
-            await careers.add_career_step(
-                db, actor=megan, from_profile_id=fw.senior.id, to_profile_id=target.id, kind=kind
+    async with world_store(tmp_path_factory, "competencies") as sessions:
+        async with unit_of_work(sessions) as db:
+            people = await person_ids(db)
+            megan = await load_actor(db, people["megan"])
+            alex = await load_actor(db, people["alex"])
+            fw = await build_framework(db, megan)
+            for target, kind in ((fw.staff, "ladder"), (fw.manager, "lateral")):
+                await careers.add_career_step(
+                    db, actor=megan, from_profile_id=fw.senior.id, to_profile_id=target.id, kind=kind
+                )
+            await competencies.assess(
+                db,
+                actor=alex,
+                person_id=people["adele"],
+                competency_id=fw.delivery.id,
+                level=3,
+                on=date(2026, 1, 15),
+                now=NOW,
             )
-        await competencies.assess(
-            db,
-            actor=alex,
-            person_id=people["adele"],
-            competency_id=fw.delivery.id,
-            level=3,
-            on=date(2026, 1, 15),
-            now=NOW,
-        )
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=PERSONAS_HERE, clock=lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield World(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions, people, fw)
-    await runner.cleanup()
-    await engine.dispose()
+        async with tab_server(sessions, tab_settings, personas=PERSONAS_HERE, clock=lambda: NOW) as base_url:
+            yield World(base_url, sessions, people, fw)
 
 
 @pytest.fixture
-async def signed_in(world: World) -> AsyncIterator:
+async def signed_in(world: World) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("employee")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        client = aiohttp.ClientSession(world.base_url, cookie_jar=browser_like_jar(world.base_url))
-        clients.append(client)
-        await dev_sign_in(client, persona)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
-
-
-async def get(client: aiohttp.ClientSession, path: str, **params: str) -> tuple[int, str]:
-    async with client.get(path, params=params, allow_redirects=False) as response:
-        return response.status, await response.text()
-
-
-async def post(client: aiohttp.ClientSession, path: str, data: dict | list, *, csrf_from: str = "/tabs/home"):
-    """POST a form with the session's CSRF token: status, body, Location."""
-    _, page = await get(client, csrf_from)
-    fields = list(data.items()) if isinstance(data, dict) else list(data)
-    fields.append(("csrf_token", csrf_field(page)))
-    async with client.post(path, data=fields, allow_redirects=False) as response:
-        return response.status, await response.text(), response.headers.get("Location", "")
-
-
-def text(html: str) -> str:
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    async with persona_clients(world.base_url) as sign_in:
+        yield sign_in
 
 
 def section(html: str, element_id: str) -> str:
@@ -168,7 +124,7 @@ async def count(world: World, model, *where) -> int:
 
 async def test_hr_sees_the_framework_and_adds_a_competency(signed_in, world) -> None:
     megan = await signed_in("hr")
-    status, html = await get(megan, FRAMEWORK)
+    status, html = await get_page(megan, FRAMEWORK)
     assert status == 200
     assert '<a href="/tabs/talent/framework" aria-current="page">Competencies</a>' in html
     shown = text(section(html, "competencies"))
@@ -183,7 +139,7 @@ async def test_hr_sees_the_framework_and_adds_a_competency(signed_in, world) -> 
     assert "Senior engineer → leads to Engineering manager Lateral move" in steps
     assert "style=" not in html, "no inline styles under the CSP"
 
-    status, _, location = await post(
+    status, _, location = await post_form(
         megan,
         f"{FRAMEWORK}/competencies",
         {
@@ -197,7 +153,7 @@ async def test_hr_sees_the_framework_and_adds_a_competency(signed_in, world) -> 
     made = await count(world, Competency, Competency.name == "Negotiation")
     assert made == 1
     assert location.startswith(f"{FRAMEWORK}?saved=competency#competency-")
-    _, html = await get(megan, FRAMEWORK, saved="competency")
+    _, html = await get_page(megan, FRAMEWORK, saved="competency")
     assert "Competency saved." in html
     negotiation = text(section(html, "competencies"))
     assert "Negotiation Level 1 Haggles Level 2 Finds the middle Level 3 Shapes the deal" in negotiation
@@ -208,7 +164,7 @@ async def test_a_bad_competency_form_is_refused_next_to_its_field_with_what_was_
 ) -> None:
     megan = await signed_in("hr")
     before = await count(world, Competency)
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         megan,
         f"{FRAMEWORK}/competencies",
         {
@@ -225,7 +181,7 @@ async def test_a_bad_competency_form_is_refused_next_to_its_field_with_what_was_
     assert 'aria-invalid="true" aria-describedby="competency-levels-hint competency-levels-error"' in html
     assert 'value="Resilience"' in html and ">Only one level</textarea>" in html
     assert "Bounce &lt;b&gt;</textarea>" in html
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         megan,
         f"{FRAMEWORK}/competencies",
         {"name": " communication", "category": "Behaviours", "levels": "a\nb"},
@@ -250,7 +206,7 @@ async def test_hr_adds_a_role_profile_and_a_career_step_and_bad_ones_are_refused
         "req1_level": "4",
         "req1_weight": "",
     }
-    status, html, _ = await post(megan, f"{FRAMEWORK}/profiles", fields)
+    status, html, _ = await post_form(megan, f"{FRAMEWORK}/profiles", fields)
     assert status == 400
     assert error(html, "req1-level-error") == (
         "“Coaching” has levels 1 to 3: the expected level 4 is not one of them."
@@ -263,15 +219,15 @@ async def test_hr_adds_a_role_profile_and_a_career_step_and_bad_ones_are_refused
     assert 'value="Principal engineer"' in html
     assert await count(world, RoleProfile, RoleProfile.name == "Principal engineer") == 0
 
-    status, _, location = await post(megan, f"{FRAMEWORK}/profiles", {**fields, "req1_level": "3"})
+    status, _, location = await post_form(megan, f"{FRAMEWORK}/profiles", {**fields, "req1_level": "3"})
     assert status == 303 and location.startswith(f"{FRAMEWORK}?saved=profile#profile-")
     principal = int(location.rsplit("-", 1)[1])
 
     loop = {"from_id": str(principal), "to_id": str(fw.senior.id), "kind": "ladder"}
-    await post(
+    await post_form(
         megan, f"{FRAMEWORK}/steps", {"from_id": str(fw.staff.id), "to_id": str(principal), "kind": "ladder"}
     )
-    status, html, _ = await post(megan, f"{FRAMEWORK}/steps", loop)
+    status, html, _ = await post_form(megan, f"{FRAMEWORK}/steps", loop)
     assert status == 400
     assert "would make the ladder loop" in error(html, "step-to-error")
     assert f'<option value="{principal}" selected>Principal engineer</option>' in section(html, "new-step")
@@ -281,11 +237,11 @@ async def test_hr_adds_a_role_profile_and_a_career_step_and_bad_ones_are_refused
 async def test_only_hr_opens_the_framework_page_and_its_forms(signed_in, world) -> None:
     for persona in ("employee", "manager", "patti"):
         client = await signed_in(persona)
-        status, html = await get(client, FRAMEWORK)
+        status, html = await get_page(client, FRAMEWORK)
         assert status == 403, persona
         assert "No access to the competency framework" in html
         assert "Communication" not in html
-        status, _, _ = await post(
+        status, _, _ = await post_form(
             client, f"{FRAMEWORK}/competencies", {"name": "Sneaky", "category": "x", "levels": "a\nb"}
         )
         assert status == 403
@@ -298,7 +254,7 @@ async def test_only_hr_opens_the_framework_page_and_its_forms(signed_in, world) 
 async def test_a_manager_records_an_assessment_for_adele(signed_in, world) -> None:
     alex, fw = await signed_in("manager"), world.fw
     page = world.page("adele")
-    status, html = await get(alex, page)
+    status, html = await get_page(alex, page)
     assert status == 200
     assert "Adele Vance's competencies" in text(html)
     form = section(html, "assess")
@@ -311,14 +267,14 @@ async def test_a_manager_records_an_assessment_for_adele(signed_in, world) -> No
         "note": "Ran the incident review",
         "request_id": request_id,
     }
-    status, _, location = await post(alex, page, fields, csrf_from=page)
+    status, _, location = await post_form(alex, page, fields, csrf_from=page)
     assert (status, location) == (303, f"{page}?saved=1#history")
     # The same form sent again writes nothing more.
-    status, _, _ = await post(alex, page, fields, csrf_from=page)
+    status, _, _ = await post_form(alex, page, fields, csrf_from=page)
     assert status == 303
     assert await count(world, CompetencyAssessment, CompetencyAssessment.client_request_id == request_id) == 1
 
-    _, html = await get(alex, page, saved="1")
+    _, html = await get_page(alex, page, saved="1")
     assert "Assessment saved." in html
     history = text(section(html, "history"))
     assert "Communication Level 4 of 5: Persuades 27 February 2026 · Assessment by Alex Wilber" in history
@@ -343,7 +299,7 @@ async def test_a_manager_records_an_assessment_for_adele(signed_in, world) -> No
 async def test_adele_reads_her_own_gaps_without_a_form(signed_in, world) -> None:
     adele = await signed_in("employee")
     page = world.page("adele")
-    status, html = await get(adele, page)
+    status, html = await get_page(adele, page)
     assert status == 200
     assert "Your competencies" in html
     assert "Current role: Senior engineer" in text(html)
@@ -352,7 +308,7 @@ async def test_adele_reads_her_own_gaps_without_a_form(signed_in, world) -> None
     for talent in ("potential", "9-box", "Succession", "successor", "flight risk", "Talent review"):
         assert talent not in text(section(html, "current")) + text(section(html, "history")), talent
     before = await count(world, CompetencyAssessment)
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         adele,
         page,
         {"competency_id": str(world.fw.coaching.id), "level": "3", "on": "2026-03-01"},
@@ -367,17 +323,17 @@ async def test_people_outside_adeles_line_are_refused(signed_in, world) -> None:
     before = await count(world, CompetencyAssessment)
     for persona in ("lee", "isaiah"):
         client = await signed_in(persona)
-        status, html = await get(client, page)
+        status, html = await get_page(client, page)
         assert status == 403, persona
         assert "You don't have access to Adele Vance's career path." in text(html) and "Delivers" not in html
-        status, _, _ = await post(
+        status, _, _ = await post_form(
             client, page, {"competency_id": str(world.fw.coaching.id), "level": "1", "on": "2026-03-01"}
         )
         assert status == 403
     assert await count(world, CompetencyAssessment) == before
     # Patti manages Alex here: she is in Adele's line and may assess her.
     patti = await signed_in("patti")
-    status, html = await get(patti, page)
+    status, html = await get_page(patti, page)
     assert status == 200 and 'id="assess"' in html
 
 
@@ -392,7 +348,7 @@ async def test_a_bad_assessment_form_gets_400_with_the_message_and_what_was_type
         "note": "Mentored <two> juniors",
         "request_id": "bad-form-1",
     }
-    status, html, _ = await post(alex, page, typed, csrf_from=page)
+    status, html, _ = await post_form(alex, page, typed, csrf_from=page)
     assert status == 400
     assert (
         error(html, "assess-level-error") == "“Coaching” has levels 1 to 3: the level 9 is not one of them."
@@ -405,22 +361,22 @@ async def test_a_bad_assessment_form_gets_400_with_the_message_and_what_was_type
     assert ">Mentored &lt;two&gt; juniors</textarea>" in html and 'value="2026-02-10"' in html
     assert 'name="request_id" value="bad-form-1"' in html
 
-    status, html, _ = await post(alex, page, {**typed, "level": "2", "on": "2026-03-03"}, csrf_from=page)
+    status, html, _ = await post_form(alex, page, {**typed, "level": "2", "on": "2026-03-03"}, csrf_from=page)
     assert status == 400
     assert error(html, "assess-on-error") == (
         "The assessment's day (3 March 2026) is in the future: choose today or an earlier day."
     )
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         alex, page, {**typed, "level": "2", "competency_id": "999999"}, csrf_from=page
     )
     assert status == 400 and error(html, "assess-competency-error") == "That competency does not exist."
-    status, html, _ = await post(alex, page, {**typed, "level": "two"}, csrf_from=page)
+    status, html, _ = await post_form(alex, page, {**typed, "level": "two"}, csrf_from=page)
     assert status == 400 and "Type the level" in error(html, "assess-level-error")
     assert await count(world, CompetencyAssessment) == before
 
-    status, html = await get(alex, "/tabs/people/999999/competencies")
+    status, html = await get_page(alex, "/tabs/people/999999/competencies")
     assert status == 404 and "That person is not in the directory." in html
-    status, _, _ = await post(alex, "/tabs/people/999999/competencies", {**typed, "level": "2"})
+    status, _, _ = await post_form(alex, "/tabs/people/999999/competencies", {**typed, "level": "2"})
     assert status == 404
 
 
@@ -431,7 +387,7 @@ async def test_each_gap_of_her_role_offers_close_this_gap_to_her_and_her_line(si
     fw = world.fw
     for persona in ("employee", "manager", "hr"):
         client = await signed_in(persona)
-        _, html = await get(client, world.page("adele"))
+        _, html = await get_page(client, world.page("adele"))
         current = section(html, "current")
         # Delivery 3 of the 4 expected is a gap; Communication is met (4 of 3) and Coaching never assessed.
         assert f'<details class="cf-close" id="gaps-current-close-{fw.delivery.id}">' in current, persona
@@ -441,7 +397,7 @@ async def test_each_gap_of_her_role_offers_close_this_gap_to_her_and_her_line(si
         plan = "/tabs/development" if persona == "employee" else f"/tabs/development/{world.people['adele']}"
         assert f'<a href="{plan}">' in html
     patti = await signed_in("patti")
-    _, html = await get(patti, world.page("adele"))
+    _, html = await get_page(patti, world.page("adele"))
     assert 'class="cf-close"' in html, "Patti is in Adele's line here"
 
 
@@ -459,7 +415,7 @@ async def test_a_manager_closes_a_gap_and_lands_on_her_plan_with_the_action(sign
         "title": "",
         "request_id": "close-delivery-1",
     }
-    status, html, _ = await post(alex, gaps, typed, csrf_from=page)
+    status, html, _ = await post_form(alex, gaps, typed, csrf_from=page)
     assert status == 400
     assert error(html, f"{base}-due-error") == (
         "The due date (28 February 2026) is in the past: choose today or a later day."
@@ -469,7 +425,7 @@ async def test_a_manager_closes_a_gap_and_lands_on_her_plan_with_the_action(sign
     assert 'value="2026-02-28" aria-invalid="true"' in html and 'value="close-delivery-1"' in html
     assert await count(world, DevelopmentAction) == before, "nothing written"
 
-    status, _, location = await post(alex, gaps, {**typed, "due_on": "2026-06-01"}, csrf_from=page)
+    status, _, location = await post_form(alex, gaps, {**typed, "due_on": "2026-06-01"}, csrf_from=page)
     async with unit_of_work(world.sessions) as db:
         action = await db.scalar(
             select(DevelopmentAction).where(DevelopmentAction.client_request_id == "close-delivery-1")
@@ -482,30 +438,30 @@ async def test_a_manager_closes_a_gap_and_lands_on_her_plan_with_the_action(sign
         "manual",
         4,
     )
-    status, plan = await get(alex, location.split("#")[0].split("?")[0], added=str(action.id))
+    status, plan = await get_page(alex, location.split("#")[0].split("?")[0], added=str(action.id))
     assert (
         status == 200
         and "Just added" in plan
         and "Added “Reach level 4 in Delivery” to the plan." in text(plan)
     )
 
-    _, html = await get(alex, page)
+    _, html = await get_page(alex, page)
     current = section(html, "current")
     assert 'class="cf-close"' not in current
     assert f'<a href="/tabs/development/{adele}#action-{action.id}">Reach level 4 in Delivery</a>' in current
     adele_client = await signed_in("employee")
-    _, html = await get(adele_client, page, theme="dark")
+    _, html = await get_page(adele_client, page, theme="dark")
     assert f'<a href="/tabs/development?theme=dark#action-{action.id}">' in section(html, "current")
 
     # Again for the same gap (a fresh form): an open action works on it already.
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         alex, gaps, {**typed, "due_on": "2026-06-01", "request_id": "close-2"}, csrf_from=page
     )
     assert status == 409
     assert error(html, "close-error") == (
         "An open action already works on “Delivery”: “Reach level 4 in Delivery”."
     )
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         alex, gaps, {**typed, "competency_id": "999999", "request_id": "close-3"}, csrf_from=page
     )
     assert status == 400
@@ -517,14 +473,14 @@ async def test_no_one_outside_her_line_closes_her_gaps(signed_in, world) -> None
     before = await count(world, DevelopmentAction)
     for persona in ("lee", "isaiah"):
         client = await signed_in(persona)
-        status, html, _ = await post(
+        status, html, _ = await post_form(
             client,
             f"{world.page('adele')}/gaps",
             {"competency_id": str(world.fw.coaching.id), "kind": "course", "due_on": "2026-06-01"},
         )
         assert status == 403, persona
         assert "Only Adele Vance, their manager line and HR can add to their development plan." in text(html)
-    status, html, _ = await post(
+    status, html, _ = await post_form(
         await signed_in("manager"),
         "/tabs/people/999999/competencies/gaps",
         {"competency_id": str(world.fw.coaching.id), "kind": "course", "due_on": "2026-06-01"},
@@ -535,10 +491,10 @@ async def test_no_one_outside_her_line_closes_her_gaps(signed_in, world) -> None
 
 async def test_the_pages_follow_the_teams_theme_and_forms_keep_it(signed_in, world) -> None:
     megan = await signed_in("hr")
-    status, html = await get(megan, FRAMEWORK, theme="dark")
+    status, html = await get_page(megan, FRAMEWORK, theme="dark")
     assert status == 200 and 'class="theme-dark"' in html
     assert f'action="{FRAMEWORK}/competencies?theme=dark#new-competency"' in html
-    status, html = await get(megan, world.page("adele"), theme="contrast")
+    status, html = await get_page(megan, world.page("adele"), theme="contrast")
     assert status == 200 and 'class="theme-contrast"' in html
     assert f'action="{world.page("adele")}?theme=contrast#assess"' in html
     assert "style=" not in html

@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime
 
 import aiohttp
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,24 +30,20 @@ from domain.performance import goals
 from domain.performance.goal_views import KeyResultInput
 from domain.talent import development
 from storage import demo
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import (
     CareerStep,
     Competency,
     CompetencyAssessment,
     DevelopmentAction,
     Goal,
-    Person,
     RoleProfile,
     RoleRequirement,
 )
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 
-from .conftest import browser_like_jar, csrf_field, dev_sign_in
+from .conftest import SignIn, get_page, person_ids, persona_clients, post_form, tab_server, world_store
+from .conftest import visible_text as _text
 from .test_browser import CONTRAST_PROBE, WIDTHS, _open, browser, expect
 
 __all__ = ["browser"]  # the fixture, shared with test_browser
@@ -78,8 +73,7 @@ class DevWorld:
 async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, int], int, int, int]:
     async with unit_of_work(sessions) as db:
         await demo.seed(db)
-        by_oid = dict((await db.execute(select(Person.aad_object_id, Person.id))).all())
-        people = {key: by_oid[p.aad_object_id] for key, p in PERSONA_KEYS.items()}
+        people = await person_ids(db, {key: p.aad_object_id for key, p in PERSONA_KEYS.items()})
         communication = Competency(
             name="Communication", name_key="communication", category="behaviours", levels=LEVELS
         )
@@ -142,53 +136,18 @@ async def dev_world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[DevWorld]:
     """A tab server on its own demo organization, clock at NOW."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('development') / 'dev.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    people, communication, goal_id, delivery = await _build(sessions)
-    personas = {key: (demo.DEMO_TENANT_ID, p.aad_object_id) for key, p in PERSONA_KEYS.items()}
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=personas, clock=lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield DevWorld(base_url, sessions, people, communication, goal_id, delivery)
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "development", seeded=False) as sessions:
+        people, communication, goal_id, delivery = await _build(sessions)
+        personas = {key: (demo.DEMO_TENANT_ID, p.aad_object_id) for key, p in PERSONA_KEYS.items()}
+        async with tab_server(sessions, tab_settings, personas=personas, clock=lambda: NOW) as base_url:
+            yield DevWorld(base_url, sessions, people, communication, goal_id, delivery)
 
 
 @pytest.fixture
-async def signed_in(dev_world: DevWorld) -> AsyncIterator:
+async def signed_in(dev_world: DevWorld) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("employee")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        base = dev_world.base_url
-        client = aiohttp.ClientSession(base, cookie_jar=browser_like_jar(base))
-        clients.append(client)
-        await dev_sign_in(client, persona)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
-
-
-async def _get(client: aiohttp.ClientSession, path: str) -> tuple[int, str]:
-    async with client.get(path, allow_redirects=False) as r:
-        return r.status, await r.text()
-
-
-async def _post(client: aiohttp.ClientSession, path: str, data: dict[str, str]) -> tuple[int, str, str]:
-    """POST a form with the session's CSRF token: status, body, Location."""
-    _, page = await _get(client, "/tabs/home")
-    async with client.post(path, data={**data, "csrf_token": csrf_field(page)}, allow_redirects=False) as r:
-        return r.status, await r.text(), r.headers.get("Location", "")
-
-
-def _text(html: str) -> str:
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    async with persona_clients(dev_world.base_url) as sign_in:
+        yield sign_in
 
 
 def _error(html: str, error_id: str) -> str:
@@ -217,7 +176,7 @@ async def _add(client, world: DevWorld, person: str, **fields: str) -> tuple[int
         "goal_id": str(world.goal_id),
         "request_id": fields.pop("request_id", "f" * 32),
     } | fields
-    return await _post(client, f"/tabs/development/{world.people[person]}/actions", data)
+    return await post_form(client, f"/tabs/development/{world.people[person]}/actions", data)
 
 
 # --- Adele's own plan -------------------------------------------------------------------------------------
@@ -225,7 +184,7 @@ async def _add(client, world: DevWorld, person: str, **fields: str) -> tuple[int
 
 async def test_adele_adds_an_action_and_marks_its_progress(signed_in, dev_world) -> None:
     adele = await signed_in("employee")
-    status, page = await _get(adele, "/tabs/development")
+    status, page = await get_page(adele, "/tabs/development")
     assert status == 200
     assert '<a href="/tabs/development" aria-current="page">My development</a>' in page
     assert "Your plan has no actions yet" in page
@@ -241,7 +200,7 @@ async def test_adele_adds_an_action_and_marks_its_progress(signed_in, dev_world)
     assert (status, again) == (303, location)
     assert len(await _actions(dev_world, DevelopmentAction.title == "Presenting with confidence")) == 1
 
-    _, page = await _get(adele, location)
+    _, page = await get_page(adele, location)
     text = _text(page)
     assert "Added “Presenting with confidence” to the plan." in text
     assert "Only you, your manager line and HR see your plan. 1 open · 0 done." in text
@@ -254,7 +213,7 @@ async def test_adele_adds_an_action_and_marks_its_progress(signed_in, dev_world)
     )
     assert "Goal Ship search 2026-Q1" in text and "60 %" in text
 
-    status, _, location = await _post(
+    status, _, location = await post_form(
         adele,
         f"/tabs/development/actions/{action.id}/progress",
         {
@@ -267,7 +226,7 @@ async def test_adele_adds_an_action_and_marks_its_progress(signed_in, dev_world)
     assert (status, location) == (303, f"/tabs/development?saved={action.id}#action-{action.id}")
     [stored] = await _actions(dev_world, DevelopmentAction.id == action.id)
     assert (stored.status, stored.progress, stored.note) == ("in_progress", 50, "Two sessions done")
-    _, page = await _get(adele, location)
+    _, page = await get_page(adele, location)
     assert "Saved the progress of “Presenting with confidence”." in _text(page)
     item = page[page.index(f'id="action-{action.id}"') :]
     assert 'aria-valuenow="50"' in item and "In progress" in item and "Two sessions done" in item
@@ -305,15 +264,19 @@ async def test_bad_progress_and_a_stale_form_write_nothing(signed_in, dev_world)
     await _add(adele, dev_world, "employee", title="Mentoring circle", kind="mentoring", request_id="g" * 32)
     [action] = await _actions(dev_world, DevelopmentAction.client_request_id == "g" * 32)
     path = f"/tabs/development/actions/{action.id}/progress"
-    status, page, _ = await _post(adele, path, {"progress": "150", "status": "in_progress", "version": "1"})
+    status, page, _ = await post_form(
+        adele, path, {"progress": "150", "status": "in_progress", "version": "1"}
+    )
     assert status == 400
     assert _error(page, f"progress-{action.id}-error").startswith(
         "Progress is a whole number of percent from 0 to 100"
     )
     assert 'value="150" aria-invalid="true"' in page, "what was typed is kept"
-    status, _, _ = await _post(adele, path, {"progress": "40", "status": "in_progress", "version": "1"})
+    status, _, _ = await post_form(adele, path, {"progress": "40", "status": "in_progress", "version": "1"})
     assert status == 303
-    status, page, _ = await _post(adele, path, {"progress": "70", "status": "in_progress", "version": "1"})
+    status, page, _ = await post_form(
+        adele, path, {"progress": "70", "status": "in_progress", "version": "1"}
+    )
     assert status == 409 and "was changed meanwhile: it is now in progress at 40 %" in _text(page)
     [stored] = await _actions(dev_world, DevelopmentAction.id == action.id)
     assert (stored.progress, stored.version) == (40, 2)
@@ -324,12 +287,12 @@ async def test_an_action_becomes_a_development_goal_once(signed_in, dev_world) -
     await _add(adele, dev_world, "employee", title="Give a conference talk", goal_id="", request_id="h" * 32)
     [action] = await _actions(dev_world, DevelopmentAction.client_request_id == "h" * 32)
     for _ in range(2):
-        status, _, location = await _post(adele, f"/tabs/development/actions/{action.id}/goal", {})
+        status, _, location = await post_form(adele, f"/tabs/development/actions/{action.id}/goal", {})
         assert (status, location) == (303, f"/tabs/development?goal={action.id}#action-{action.id}")
     async with dev_world.sessions() as db:
         made = (await db.scalars(select(Goal).where(Goal.title == "Give a conference talk"))).all()
     assert [(g.kind, g.visibility, g.period_label) for g in made] == [("development", "private", "2026-Q2")]
-    _, page = await _get(adele, location)
+    _, page = await get_page(adele, location)
     assert "“Give a conference talk” is now a development goal" in _text(page)
     item = page[page.index(f'id="action-{action.id}"') :]
     assert "Development goal" in item.split("</li>")[0]
@@ -349,11 +312,11 @@ async def test_she_never_reads_that_an_action_came_from_a_talent_review(signed_i
             now=NOW,
         )
     adele = await signed_in("employee")
-    _, page = await _get(adele, "/tabs/development")
+    _, page = await get_page(adele, "/tabs/development")
     assert "Stretch assignment · due Wed 30 Sep 2026 · Suggested by your manager line" in _text(page)
     assert "talent review" not in page.lower()
     alex = await signed_in("manager")
-    _, page = await _get(alex, f"/tabs/development/{dev_world.people['employee']}")
+    _, page = await get_page(alex, f"/tabs/development/{dev_world.people['employee']}")
     assert "Stretch assignment · due Wed 30 Sep 2026 · From a talent review" in _text(page)
 
 
@@ -365,15 +328,15 @@ async def test_alex_sees_adeles_plan_and_marks_it(signed_in, dev_world) -> None:
     await _add(adele, dev_world, "employee", title="Shadow an architect", goal_id="", request_id="i" * 32)
     [action] = await _actions(dev_world, DevelopmentAction.client_request_id == "i" * 32)
     alex = await signed_in("manager")
-    _, mine = await _get(alex, "/tabs/development")
+    _, mine = await get_page(alex, "/tabs/development")
     team = mine[mine.index('id="team"') :]
     assert f'href="/tabs/development/{dev_world.people["employee"]}">Adele Vance</a>' in team
     assert f'href="/tabs/people/{dev_world.people["employee"]}/competencies">Competencies' in team
-    status, page = await _get(alex, f"/tabs/development/{dev_world.people['employee']}")
+    status, page = await get_page(alex, f"/tabs/development/{dev_world.people['employee']}")
     assert status == 200
     assert "Adele Vance's development plan" in _text(page) and "Shadow an architect" in page
     assert "Adele Vance, their manager line and HR see this plan." in _text(page)
-    status, _, location = await _post(
+    status, _, location = await post_form(
         alex,
         f"/tabs/development/actions/{action.id}/progress",
         {"progress": "10", "status": "in_progress", "version": "1"},
@@ -383,7 +346,7 @@ async def test_alex_sees_adeles_plan_and_marks_it(signed_in, dev_world) -> None:
         f"/tabs/development/{dev_world.people['employee']}?saved={action.id}#action-{action.id}",
     )
     megan = await signed_in("hr")
-    assert (await _get(megan, f"/tabs/development/{dev_world.people['employee']}"))[0] == 200
+    assert (await get_page(megan, f"/tabs/development/{dev_world.people['employee']}"))[0] == 200
 
 
 # --- career path and "close this gap" -----------------------------------------------------------------------
@@ -396,7 +359,7 @@ def _career(page: str) -> str:
 
 async def test_the_career_path_shows_her_role_and_next_roles_with_their_gaps(signed_in, dev_world) -> None:
     adele = await signed_in("employee")
-    _, page = await _get(adele, "/tabs/development?theme=dark")
+    _, page = await get_page(adele, "/tabs/development?theme=dark")
     career = _career(page)
     shown = _text(career)
     # Coaching 1 of 2, Communication 2 of 4, Delivery 2 of 3, equal weights: (0.5 + 0.5 + 0.667) / 3.
@@ -420,7 +383,7 @@ async def test_the_career_path_shows_her_role_and_next_roles_with_their_gaps(sig
 
 async def test_a_report_without_a_role_profile_is_told_so(signed_in, dev_world) -> None:
     alex = await signed_in("manager")
-    _, page = await _get(alex, f"/tabs/development/{dev_world.people['isaiah']}")
+    _, page = await get_page(alex, f"/tabs/development/{dev_world.people['isaiah']}")
     career = _text(_career(page))
     assert "No role profile matches Isaiah Langer's job title or position yet" in career
     assert "All of Isaiah Langer's competencies and assessment history" in career
@@ -431,7 +394,7 @@ async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, d
     alex = await signed_in("manager")
     adele = dev_world.people["employee"]
     path = f"/tabs/development/{adele}"
-    _, page = await _get(alex, path)
+    _, page = await get_page(alex, path)
     career = _career(page)
     base = f"career-current-close-{dev_world.delivery}"
     assert f'<details class="cf-close" id="{base}">' in career
@@ -450,7 +413,7 @@ async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, d
         "title": "Own the <release> train",
         "request_id": request_id,
     }
-    status, page, _ = await _post(alex, f"{path}/gaps", fields)
+    status, page, _ = await post_form(alex, f"{path}/gaps", fields)
     assert status == 400
     error = re.search(
         rf'<p class="error notice cf-form__error" id="{base}-due-error" role="alert">(.*?)</p>', page
@@ -465,7 +428,7 @@ async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, d
     assert '<option value="project" selected>Project</option>' in page
     assert len(await _actions(dev_world)) == before, "nothing written"
 
-    status, _, location = await _post(alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30"})
+    status, _, location = await post_form(alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30"})
     [action] = await _actions(dev_world, DevelopmentAction.client_request_id == request_id)
     assert (status, location) == (303, f"{path}?added={action.id}#action-{action.id}")
     # Her latest Delivery level came from a released review: so does the action; it aims at level 3.
@@ -475,10 +438,10 @@ async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, d
         3,
         dev_world.delivery,
     )
-    status, _, again = await _post(alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30"})
+    status, _, again = await post_form(alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30"})
     assert (status, again) == (303, location), "a second submit of the same form adds nothing"
 
-    _, page = await _get(alex, location)
+    _, page = await get_page(alex, location)
     item = page[page.index(f'<li class="dv-action dv-action--new" id="action-{action.id}">') :].split(
         "</li>"
     )[0]
@@ -488,14 +451,14 @@ async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, d
     assert "In the development plan: Own the <release> train" in _text(_career(page))
 
     # Another form for the same gap now finds the open action: 409, the sentence above the gaps.
-    status, page, _ = await _post(
+    status, page, _ = await post_form(
         alex, f"{path}/gaps", {**fields, "due_on": "2026-06-30", "request_id": "z" * 32}
     )
     assert status == 409
     assert "An open action already works on “Delivery”: “Own the <release> train”." in _text(
         page[page.index('id="career-close-error"') :].split("</p>")[0]
     )
-    status, page, _ = await _post(
+    status, page, _ = await post_form(
         alex, f"{path}/gaps", {**fields, "competency_id": "x1", "request_id": "y" * 32}
     )
     assert status == 400 and "That competency is not in the framework" in _text(_career(page))
@@ -505,7 +468,7 @@ async def test_alex_closes_adeles_delivery_gap_from_her_career_path(signed_in, d
 async def test_no_one_outside_her_line_closes_her_gaps(signed_in, dev_world) -> None:
     before = len(await _actions(dev_world))
     patti = await signed_in("patti")
-    status, page, _ = await _post(
+    status, page, _ = await post_form(
         patti,
         f"/tabs/development/{dev_world.people['employee']}/gaps",
         {"competency_id": str(dev_world.communication), "kind": "course", "due_on": "2026-06-30"},
@@ -523,19 +486,19 @@ async def test_outside_her_line_the_plan_is_refused(signed_in, dev_world, person
     [action] = await _actions(dev_world, DevelopmentAction.client_request_id == f"refused-{persona}")
     before = len(await _actions(dev_world))
     stranger = await signed_in(persona)
-    status, page = await _get(stranger, f"/tabs/development/{dev_world.people['employee']}")
+    status, page = await get_page(stranger, f"/tabs/development/{dev_world.people['employee']}")
     assert status == 403
     assert "You don't have access to Adele Vance's development plan." in _text(page)
     assert "Private plans" not in page
     status, page, _ = await _add(stranger, dev_world, "employee", request_id=f"stranger-{persona}")
     assert status == 403 and "Only Adele Vance, their manager line and HR can add" in _text(page)
-    status, page, _ = await _post(
+    status, page, _ = await post_form(
         stranger,
         f"/tabs/development/actions/{action.id}/progress",
         {"progress": "99", "status": "done", "version": "1"},
     )
     assert status == 404 and "Private plans" not in page
-    status, _, _ = await _post(stranger, f"/tabs/development/actions/{action.id}/goal", {})
+    status, _, _ = await post_form(stranger, f"/tabs/development/actions/{action.id}/goal", {})
     assert status == 404
     assert len(await _actions(dev_world)) == before
     [stored] = await _actions(dev_world, DevelopmentAction.id == action.id)
@@ -544,7 +507,7 @@ async def test_outside_her_line_the_plan_is_refused(signed_in, dev_world, person
 
 async def test_unknown_people_and_ones_own_id(signed_in, dev_world) -> None:
     adele = await signed_in("employee")
-    assert (await _get(adele, "/tabs/development/987654"))[0] == 404
+    assert (await get_page(adele, "/tabs/development/987654"))[0] == 404
     async with adele.get(
         f"/tabs/development/{dev_world.people['employee']}?theme=dark", allow_redirects=False
     ) as r:

@@ -25,33 +25,31 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import load_actor
 from domain.performance import feedback
 from domain.performance.feedback_views import FeedbackVisibility, TagInput
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
-from storage.models import AuditEntry, Person
+from storage.models import AuditEntry
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 
 from .conftest import (
-    ADELE,
-    ALEX,
     ISAIAH,
     LEAVER,
     PATTI,
     PERSONAS,
     TENANT,
-    _seed,
+    SignIn,
     browser_like_jar,
-    dev_sign_in,
+    get_page,
+    person_ids,
+    persona_clients,
+    tab_server,
+    world_store,
 )
+from .conftest import visible_text as _text
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 V = FeedbackVisibility
@@ -76,11 +74,8 @@ class FeedbackWorld:
 
 
 async def _give_feedback(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    oids = {"adele": ADELE, "alex": ALEX, "isaiah": ISAIAH, "lee": LEAVER, "patti": PATTI}
-    oids["megan"] = PERSONAS["hr"][1]
     async with unit_of_work(sessions) as db:
-        by_oid = dict((await db.execute(select(Person.aad_object_id, Person.id))).all())
-        people = {name: by_oid[oid] for name, oid in oids.items()}
+        people = await person_ids(db)
         who = {name: await load_actor(db, pid) for name, pid in people.items()}
 
         async def give(giver, recipient, text, day, *tags, visibility=V.RECIPIENT_AND_MANAGER):
@@ -139,46 +134,19 @@ async def feedback_world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[FeedbackWorld]:
     """A tab server on its own database of the feedback above."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('feedback') / 'feedback.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    people = await _give_feedback(sessions)
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=FEEDBACK_PERSONAS, clock=lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield FeedbackWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions, people)
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "feedback") as sessions:
+        people = await _give_feedback(sessions)
+        async with tab_server(
+            sessions, tab_settings, personas=FEEDBACK_PERSONAS, clock=lambda: NOW
+        ) as base_url:
+            yield FeedbackWorld(base_url, sessions, people)
 
 
 @pytest.fixture
-async def signed_in(feedback_world: FeedbackWorld) -> AsyncIterator:
+async def signed_in(feedback_world: FeedbackWorld) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("employee")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        base = feedback_world.base_url
-        client = aiohttp.ClientSession(base, cookie_jar=browser_like_jar(base))
-        clients.append(client)
-        await dev_sign_in(client, persona)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
-
-
-async def _get(client: aiohttp.ClientSession, path: str, **params: str | int) -> tuple[int, str]:
-    async with client.get(path, params={k: str(v) for k, v in params.items()}, allow_redirects=False) as r:
-        return r.status, await r.text()
-
-
-def _text(html: str) -> str:
-    """Visible text, roughly: tags stripped, entities decoded, whitespace collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    async with persona_clients(feedback_world.base_url) as sign_in:
+        yield sign_in
 
 
 def _section(html: str, element_id: str) -> str:
@@ -216,7 +184,7 @@ def _month_row(html: str, month: str) -> tuple[str, str]:
 
 async def test_an_employee_sees_what_she_received_gave_and_asked_for(signed_in) -> None:
     adele = await signed_in("employee")
-    status, html = await _get(adele, "/tabs/feedback")
+    status, html = await get_page(adele, "/tabs/feedback")
     assert status == 200
     received, given, requested = (_section(html, s) for s in ("received", "given", "requested"))
 
@@ -248,14 +216,14 @@ async def test_a_manager_only_note_is_on_the_managers_page_and_never_on_the_empl
 ) -> None:
     adele = await signed_in("employee")
     for params in ({}, {"tag": ""}, {"person": feedback_world.people["patti"]}, {"from": "2026-11-05"}):
-        status, html = await _get(adele, "/tabs/feedback", **params)
+        status, html = await get_page(adele, "/tabs/feedback", **params)
         assert status == 200
         assert "PRIVATE" not in html and "coaching" not in html, params
-    status, html = await _get(adele, "/tabs/feedback", about=feedback_world.people["adele"])
+    status, html = await get_page(adele, "/tabs/feedback", about=feedback_world.people["adele"])
     assert status == 200 and "PRIVATE" not in html, "?about= herself is her own page"
 
     alex = await signed_in("manager")
-    status, html = await _get(alex, "/tabs/feedback", about=feedback_world.people["adele"])
+    status, html = await get_page(alex, "/tabs/feedback", about=feedback_world.people["adele"])
     assert status == 200
     received = _text(_section(html, "received"))
     assert PRIVATE_NOTE in received
@@ -272,7 +240,7 @@ async def test_anonymous_answers_show_only_as_a_pool_without_names_or_dates(
     views = [{}, {"tag": "x"}, {"from": "2026-11-13", "to": "2026-11-13"}]
     views += [{"person": people[n]} for n in ("patti", "isaiah", "lee")]
     for params in views:
-        status, html = await _get(adele, "/tabs/feedback", **params)
+        status, html = await get_page(adele, "/tabs/feedback", **params)
         assert status == 200
         pools = _pools(html)
         outside = html
@@ -286,10 +254,10 @@ async def test_anonymous_answers_show_only_as_a_pool_without_names_or_dates(
         for answer in ANONYMOUS:
             assert answer not in outside, (params, answer)
 
-    _, html = await _get(adele, "/tabs/feedback")
+    _, html = await get_page(adele, "/tabs/feedback")
     [pool] = _pools(_section(html, "requested"))
     assert sorted(_items(pool)) == sorted(ANONYMOUS)
-    _, html = await _get(adele, "/tabs/feedback", **{"from": "2026-11-01"})
+    _, html = await get_page(adele, "/tabs/feedback", **{"from": "2026-11-01"})
     assert "1 set of anonymous answers is left out: they have no giver or date to filter by." in _text(html)
 
 
@@ -300,17 +268,17 @@ async def test_filters_by_person_tag_and_date_are_links(signed_in, feedback_worl
     adele = await signed_in("employee")
     isaiah = feedback_world.people["isaiah"]
 
-    _, html = await _get(adele, "/tabs/feedback", person=isaiah)
+    _, html = await get_page(adele, "/tabs/feedback", person=isaiah)
     assert _pieces(_section(html, "received")) == [SCRIPT, "Thanks for the review"], "received: from Isaiah"
     assert _items(_section(html, "given")) == ["Nice refactor"], "given: to Isaiah"
     assert f'<option value="{isaiah}" selected>Isaiah Langer</option>' in html
 
-    _, html = await _get(adele, "/tabs/feedback", tag="COMMUNICATION")
+    _, html = await get_page(adele, "/tabs/feedback", tag="COMMUNICATION")
     assert _pieces(_section(html, "received")) == ["Great demo"]
     assert "None of the feedback you gave matches the filters." in _text(html)
     assert '<option value="Communication">' in html, "tags she can see are suggested"
 
-    _, html = await _get(adele, "/tabs/feedback", **{"from": "2026-10-15", "to": "2026-11-02"})
+    _, html = await get_page(adele, "/tabs/feedback", **{"from": "2026-10-15", "to": "2026-11-02"})
     assert _pieces(_section(html, "received")) == ["Great demo", "Thanks for the review"], "both ends count"
     assert 'href="/tabs/feedback">Clear filters</a>' in html
 
@@ -339,7 +307,7 @@ async def test_filters_by_person_tag_and_date_are_links(signed_in, feedback_worl
 )
 async def test_a_bad_filter_is_explained_next_to_its_field(signed_in, params, field, message) -> None:
     adele = await signed_in("employee")
-    status, html = await _get(adele, "/tabs/feedback", **params)
+    status, html = await get_page(adele, "/tabs/feedback", **params)
     assert status == 400
     assert f"{message} Nothing below is filtered." in _text(html)
     assert re.search(rf'id="fb-{field}"[^>]*aria-invalid="true"', html), field
@@ -351,7 +319,7 @@ async def test_a_bad_filter_is_explained_next_to_its_field(signed_in, params, fi
 
 async def test_a_manager_picks_a_report_and_sees_the_line_with_trends(signed_in, feedback_world) -> None:
     alex = await signed_in("manager")
-    status, html = await _get(alex, "/tabs/feedback")
+    status, html = await get_page(alex, "/tabs/feedback")
     assert status == 200
     team = html[
         html.index('aria-labelledby="fb-team-heading"') : html.index("</section>", html.index("fb-team"))
@@ -361,7 +329,7 @@ async def test_a_manager_picks_a_report_and_sees_the_line_with_trends(signed_in,
         (str(feedback_world.people["isaiah"]), "Isaiah Langer "),
     ], "his line, by name; not Lee, who reports to Patti"
 
-    status, html = await _get(alex, "/tabs/feedback/team")
+    status, html = await get_page(alex, "/tabs/feedback/team")
     assert status == 200
     text = _text(html)
     assert "Adele Vance" in text and "Isaiah Langer" in text and "Lee" not in text
@@ -369,7 +337,7 @@ async def test_a_manager_picks_a_report_and_sees_the_line_with_trends(signed_in,
     assert "Thanks for the review" not in text
     assert text.count("Last 12 months (Dec 2025 to Nov 2026)") == 2, "a trend per person"
     adele = feedback_world.people["adele"]
-    _, filtered = await _get(alex, "/tabs/feedback/team", tag="communication")
+    _, filtered = await get_page(alex, "/tabs/feedback/team", tag="communication")
     assert f'href="/tabs/feedback?tag=communication&amp;about={adele}"' in filtered
     assert "1 piece of feedback matching the filters" in _text(filtered)
 
@@ -388,7 +356,7 @@ async def test_someone_elses_feedback_is_refused_with_a_reason(
 ) -> None:
     client = await signed_in(persona)
     about = feedback_world.people.get(about, about)
-    got, html = await _get(client, "/tabs/feedback", about=about)
+    got, html = await get_page(client, "/tabs/feedback", about=about)
     assert got == status
     assert words in _text(html)
     for secret in ("Great demo", "Lee's launch", PRIVATE_NOTE):
@@ -397,7 +365,7 @@ async def test_someone_elses_feedback_is_refused_with_a_reason(
 
 async def test_my_team_is_for_managers(signed_in) -> None:
     isaiah = await signed_in("isaiah")
-    status, html = await _get(isaiah, "/tabs/feedback/team")
+    status, html = await get_page(isaiah, "/tabs/feedback/team")
     assert status == 403
     assert "No one reports to you, so there is no team feedback to show." in _text(html)
 
@@ -411,12 +379,12 @@ async def test_hr_sees_everything_and_each_privileged_read_is_logged(signed_in, 
 
     before = await audits()
     megan = await signed_in("hr")
-    status, html = await _get(megan, "/tabs/feedback")
+    status, html = await get_page(megan, "/tabs/feedback")
     assert status == 200
     for name in ("Lee Leaving", "Patti Fernandez", "Adele Vance"):
         assert f">{name} ·" in html, f"HR may pick {name}"
 
-    status, html = await _get(megan, "/tabs/feedback", about=feedback_world.people["adele"])
+    status, html = await get_page(megan, "/tabs/feedback", about=feedback_world.people["adele"])
     assert status == 200
     received = _text(_section(html, "received"))
     for text in (PRIVATE_NOTE, "Thanks for the review", *ANONYMOUS):
@@ -426,23 +394,23 @@ async def test_hr_sees_everything_and_each_privileged_read_is_logged(signed_in, 
     # The private note outside her line and three anonymous givers: four audited reads, committed.
     assert await audits() == before + 4
 
-    status, html = await _get(megan, "/tabs/feedback", about=feedback_world.people["lee"])
+    status, html = await get_page(megan, "/tabs/feedback", about=feedback_world.people["lee"])
     assert status == 200 and "Lee's launch" in _text(html)
 
 
 async def test_hr_finds_a_person_by_name(signed_in, feedback_world) -> None:
     megan = await signed_in("hr")
-    _, html = await _get(megan, "/tabs/feedback", find="LEE")
+    _, html = await get_page(megan, "/tabs/feedback", find="LEE")
     assert re.findall(r'<option value="(\d+)">([^<·]+)', html) == [
         (str(feedback_world.people["lee"]), "Lee Leaving ")
     ]
-    _, html = await _get(megan, "/tabs/feedback", find="nobody")
+    _, html = await get_page(megan, "/tabs/feedback", find="nobody")
     assert "No one has “nobody” in their name." in _text(html)
-    status, html = await _get(megan, "/tabs/feedback", find="x" * 101)
+    status, html = await get_page(megan, "/tabs/feedback", find="x" * 101)
     assert status == 400 and "Search for at most 100 characters of a name." in _text(html)
     assert re.search(r'id="fb-find"[^>]*aria-invalid="true"', html)
     # Someone the list doesn't show (here: filtered out by the search) stays chosen while their page is open.
-    _, html = await _get(megan, "/tabs/feedback", find="LEE", about=feedback_world.people["adele"])
+    _, html = await get_page(megan, "/tabs/feedback", find="LEE", about=feedback_world.people["adele"])
     assert f'<option value="{feedback_world.people["adele"]}" selected>Adele Vance</option>' in html
 
 
@@ -451,7 +419,7 @@ async def test_hr_finds_a_person_by_name(signed_in, feedback_world) -> None:
 
 async def test_markup_in_feedback_is_shown_as_text(signed_in) -> None:
     adele = await signed_in("employee")
-    _, html = await _get(adele, "/tabs/feedback")
+    _, html = await get_page(adele, "/tabs/feedback")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;" in html
     assert "<script>alert" not in html and "<b>bold" not in html
 
@@ -459,10 +427,10 @@ async def test_markup_in_feedback_is_shown_as_text(signed_in) -> None:
 async def test_the_page_needs_sign_in_and_keeps_the_theme(feedback_world, signed_in) -> None:
     base = feedback_world.base_url
     async with aiohttp.ClientSession(base, cookie_jar=browser_like_jar(base)) as anonymous:
-        status, _ = await _get(anonymous, "/tabs/feedback")
+        status, _ = await get_page(anonymous, "/tabs/feedback")
         assert status == 302
     alex = await signed_in("manager")
-    status, html = await _get(alex, "/tabs/feedback", theme="contrast")
+    status, html = await get_page(alex, "/tabs/feedback", theme="contrast")
     assert status == 200 and '<body class="theme-contrast"' in html
     assert html.count('<input type="hidden" name="theme" value="contrast">') == 2, "both forms keep it"
     assert 'href="/tabs/feedback/team?theme=contrast"' in html

@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import load_actor
 from domain.clock import system_clock
 from domain.performance import goals
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import Goal, GoalTemplate, KeyResult, Person
 from storage.uow import read_only
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 
-from .conftest import PERSONAS, XSS_NAME, _seed, browser_like_jar, csrf_field, dev_sign_in
+from .conftest import PERSONAS, XSS_NAME, SignIn, csrf_field, persona_clients, tab_server, world_store
+from .conftest import visible_text as _text
 
 PAGE = "/tabs/goal-templates"
 ENGINEERING = ["Adele Vance", "Alex Wilber", "Isaiah Langer", "Lee Leaving", "Patti Fernandez"]
@@ -79,42 +75,18 @@ class TemplateWorld:
 async def world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[TemplateWorld]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('templates') / 'trellis.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=PERSONAS)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield TemplateWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions)
-    await runner.cleanup()
-    await engine.dispose()
-
-
-SignIn = Callable[[str], Awaitable[aiohttp.ClientSession]]
+    async with (
+        world_store(tmp_path_factory, "templates") as sessions,
+        tab_server(sessions, tab_settings, personas=PERSONAS) as base_url,
+    ):
+        yield TemplateWorld(base_url, sessions)
 
 
 @pytest.fixture
 async def signed_in(world: TemplateWorld) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("hr")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        client = aiohttp.ClientSession(world.base_url, cookie_jar=browser_like_jar(world.base_url))
-        clients.append(client)
-        await dev_sign_in(client, persona, next_path=PAGE)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
-
-
-def _text(html: str) -> str:
-    """Visible text, roughly: tags stripped, entities decoded, whitespace collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    async with persona_clients(world.base_url, next_path=PAGE) as sign_in:
+        yield sign_in
 
 
 def _section(html: str, heading_id: str) -> str:

@@ -14,26 +14,34 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.metrics import AUDIT_ACTION
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import AuditEntry, Person, RoleGrant
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 from tests.support.metrics_world import TalentBuilder, competencies, fills, slates, talent_reviews
 
-from .conftest import LEAVER, PERSONAS, TENANT, _seed, browser_like_jar, dev_sign_in
+from .conftest import (
+    LEAVER,
+    PERSONAS,
+    TENANT,
+    SignIn,
+    browser_like_jar,
+    dev_sign_in,
+    get_page,
+    persona_clients,
+    tab_server,
+    world_store,
+)
+from .conftest import visible_text as _text
 
 NOW = datetime(2026, 7, 1, 9, tzinfo=UTC)
 PAGE = "/tabs/talent/metrics"
@@ -61,23 +69,15 @@ async def _build(sessions: async_sessionmaker[AsyncSession]) -> None:
         await talent_reviews(b, reviewer="Lee")
 
 
+@asynccontextmanager
 async def _serve(
     tmp: pytest.TempPathFactory, settings: TabSettings, *, talent: bool
 ) -> AsyncIterator[MetricsWorld]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp.mktemp('metrics') / 'metrics.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    if talent:
-        await _build(sessions)
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=settings, personas=METRICS_PERSONAS, clock=lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield MetricsWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions)
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp, "metrics") as sessions:
+        if talent:
+            await _build(sessions)
+        async with tab_server(sessions, settings, personas=METRICS_PERSONAS, clock=lambda: NOW) as base_url:
+            yield MetricsWorld(base_url, sessions)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ async def world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[MetricsWorld]:
     """A tab server on its own database of the worlds above."""
-    async for served in _serve(tmp_path_factory, tab_settings, talent=True):
+    async with _serve(tmp_path_factory, tab_settings, talent=True) as served:
         yield served
 
 
@@ -94,34 +94,20 @@ async def bare_world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[MetricsWorld]:
     """A tab server on the small organization alone: no positions, fills, profiles or reviews."""
-    async for served in _serve(tmp_path_factory, tab_settings, talent=False):
+    async with _serve(tmp_path_factory, tab_settings, talent=False) as served:
         yield served
 
 
 @pytest.fixture
-async def signed_in(world: MetricsWorld) -> AsyncIterator:
+async def signed_in(world: MetricsWorld) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("hr")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        client = aiohttp.ClientSession(world.base_url, cookie_jar=browser_like_jar(world.base_url))
-        clients.append(client)
-        await dev_sign_in(client, persona)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
+    async with persona_clients(world.base_url) as sign_in:
+        yield sign_in
 
 
 async def _get(client: aiohttp.ClientSession, **params: str) -> tuple[int, str]:
-    async with client.get(PAGE, params=params, allow_redirects=False) as response:
-        return response.status, await response.text()
-
-
-def _text(html: str) -> str:
-    """Visible text, roughly: tags stripped, entities decoded, whitespace collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    """The metrics page with these query parameters: (status, body)."""
+    return await get_page(client, PAGE, **params)
 
 
 def _section(html: str, element_id: str) -> str:

@@ -14,18 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from directory.tokens import TokenSource
 from tabs.people import CONSENT_MESSAGE, PEOPLE_SCOPES, PeopleDirectory
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 from tests.support.graph import OBO_GRANT, GraphStandIn
 from tests.support.identity import IdentityProviderStandIn
 
-from .conftest import ADELE, ALEX, PERSONAS, TENANT, browser_like_jar, dev_sign_in
+from .conftest import ADELE, ALEX, PERSONAS, TENANT, browser_like_jar, dev_sign_in, tab_server
 from .test_browser import Browser, _open, _sign_in_by_clicking, browser, expect
 
 __all__ = ["browser"]  # the Chromium fixture, shared with test_browser
@@ -46,21 +43,6 @@ async def graph(idp: IdentityProviderStandIn) -> AsyncIterator[GraphStandIn]:
         yield stand_in
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
-
-
-def _tabs(
-    db: async_sessionmaker[AsyncSession], settings: TabSettings, people: PeopleDirectory | None
-) -> web.Application:
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=db, settings=settings, personas=PERSONAS, people=people)
-    return app
-
-
 @pytest.fixture(scope="module")
 async def people_url(
     db: async_sessionmaker[AsyncSession], tab_settings: TabSettings, graph: GraphStandIn
@@ -74,9 +56,8 @@ async def people_url(
         client_id=directory.client_id,
     )
     settings = replace(tab_settings, dev_sign_in=False, public_base_url="https://trellis.example")
-    runner, url = await _serve(_tabs(db, settings, people))
-    yield url
-    await runner.cleanup()
+    async with tab_server(db, settings, personas=PERSONAS, people=people) as url:
+        yield url
 
 
 async def _people(

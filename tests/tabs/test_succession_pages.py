@@ -26,9 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,8 +34,6 @@ from domain.access import load_actor
 from domain.performance import review_cycles, review_templates
 from domain.performance.review_views import FIVE_POINT_SCALE, CycleDeadlines, ParticipantRule
 from domain.talent import succession
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import (
     AuditEntry,
     Person,
@@ -49,27 +45,23 @@ from storage.models import (
     TalentReviewEntry,
 )
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 from tests.support.reviews import STANDARD_SECTIONS
 
 from .conftest import (
-    ADELE,
-    ALEX,
-    ISAIAH,
     LEAVER,
-    MEGAN,
-    PATTI,
     PERSONAS,
     TENANT,
-    XSS,
     XSS_NAME,
-    _seed,
-    browser_like_jar,
-    csrf_field,
-    dev_sign_in,
+    SignIn,
+    get_page,
+    person_ids,
+    persona_clients,
+    post_form,
+    tab_server,
+    world_store,
 )
+from .conftest import visible_text as _text
 
 NOW = datetime(2026, 5, 4, 9, tzinfo=UTC)
 TODAY = NOW.date()
@@ -89,11 +81,8 @@ class SuccessionWorld:
 
 
 async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, int], dict[str, int]]:
-    oids = {"adele": ADELE, "alex": ALEX, "isaiah": ISAIAH, "lee": LEAVER, "patti": PATTI, "megan": MEGAN}
-    oids["tester"] = XSS
     async with unit_of_work(sessions) as db:
-        by_oid = dict((await db.execute(select(Person.aad_object_id, Person.id))).all())
-        people = {name: by_oid[oid] for name, oid in oids.items()}
+        people = await person_ids(db)
         db.add(RoleGrant(person_id=people["lee"], role="talent_reviewer", scope_department="Engineering"))
         await db.flush()
         megan, lee = await load_actor(db, people["megan"]), await load_actor(db, people["lee"])
@@ -185,56 +174,19 @@ async def succession_world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[SuccessionWorld]:
     """A tab server on its own database of the positions above."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('succession') / 'succession.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    people, positions = await _build(sessions)
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=SUCCESSION_PERSONAS, clock=lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield SuccessionWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions, people, positions)
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "succession") as sessions:
+        people, positions = await _build(sessions)
+        async with tab_server(
+            sessions, tab_settings, personas=SUCCESSION_PERSONAS, clock=lambda: NOW
+        ) as base_url:
+            yield SuccessionWorld(base_url, sessions, people, positions)
 
 
 @pytest.fixture
-async def signed_in(succession_world: SuccessionWorld) -> AsyncIterator:
+async def signed_in(succession_world: SuccessionWorld) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("hr")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        base = succession_world.base_url
-        client = aiohttp.ClientSession(base, cookie_jar=browser_like_jar(base))
-        clients.append(client)
-        await dev_sign_in(client, persona)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
-
-
-async def _get(client: aiohttp.ClientSession, path: str, **params: str | int) -> tuple[int, str]:
-    async with client.get(path, params={k: str(v) for k, v in params.items()}, allow_redirects=False) as r:
-        return r.status, await r.text()
-
-
-async def _post(
-    client: aiohttp.ClientSession, path: str, data: dict, *, csrf_from: str = "/tabs/home"
-) -> tuple[int, str, str]:
-    """POST a form with the session's CSRF token: status, body, Location."""
-    _, page = await _get(client, csrf_from)
-    fields = [*data.items(), ("csrf_token", csrf_field(page))]
-    async with client.post(path, data=fields, allow_redirects=False) as r:
-        return r.status, await r.text(), r.headers.get("Location", "")
-
-
-def _text(html: str) -> str:
-    """Visible text, roughly: tags stripped, entities decoded, whitespace collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    async with persona_clients(succession_world.base_url) as sign_in:
+        yield sign_in
 
 
 def _block(html: str, element_id: str, tag: str = "section") -> str:
@@ -288,7 +240,7 @@ async def test_the_board_shows_figures_heat_map_and_a_card_per_critical_position
 ) -> None:
     megan = await signed_in("hr")
     before = len(await _audits(succession_world, "talent.succession.view"))
-    status, html = await _get(megan, BOARD)
+    status, html = await get_page(megan, BOARD)
     assert status == 200
     assert '<a href="/tabs/talent/succession" aria-current="page">Succession</a>' in html
     text = _text(html)
@@ -356,14 +308,14 @@ async def test_the_board_shows_figures_heat_map_and_a_card_per_critical_position
 
 async def test_the_department_filter_and_a_talent_reviewers_scope(signed_in, succession_world) -> None:
     megan = await signed_in("hr")
-    status, html = await _get(megan, BOARD, department="QA")
+    status, html = await get_page(megan, BOARD, department="QA")
     assert status == 200
     assert re.findall(r'<h3 class="sc-card__title"><a [^>]*>([^<]+)</a>', html) == ["QA Lead"]
     assert '<option value="QA" selected>QA</option>' in html
     assert "0 % Ready-now coverage 0 of 1" in _text(html)
 
     lee = await signed_in("lee")
-    status, html = await _get(lee, BOARD)
+    status, html = await get_page(lee, BOARD)
     assert status == 200
     titles = re.findall(r'<h3 class="sc-card__title"><a [^>]*>([^<]+)</a>', html)
     assert titles == ["Director of Data", "Director of Platform", "Staff Engineer", "VP of Engineering"]
@@ -374,9 +326,9 @@ async def test_the_department_filter_and_a_talent_reviewers_scope(signed_in, suc
     staff = _text(_block(html, f"position-{succession_world.positions['staff']}", "li"))
     assert "Lee Leaving Staff Engineer Risk and impact not rated" in staff
     assert "Megan Bowen" in _text(_block(html, f"position-{succession_world.positions['vp_eng']}", "li"))
-    status, html = await _get(lee, BOARD, department="QA")
+    status, html = await get_page(lee, BOARD, department="QA")
     assert status == 403 and "You don't have access to the succession board for QA." in _text(html)
-    status, html = await _get(lee, f"{BOARD}/{succession_world.positions['qa']}")
+    status, html = await get_page(lee, f"{BOARD}/{succession_world.positions['qa']}")
     assert status == 403 and "Isaiah" not in html
 
 
@@ -388,7 +340,7 @@ async def test_everyone_else_gets_the_refusal_page_and_no_talent_data(
     position = succession_world.positions["vp_eng"]
     adele = succession_world.people["adele"]
     for path in (BOARD, f"{BOARD}/{position}", f"{BOARD}/positions"):
-        status, html = await _get(client, path)
+        status, html = await get_page(client, path)
         assert status == 403, path
         assert "Succession is for HR and talent reviewers" in html
         for secret in ("Ready now", "Emergency", "Risk", "18 months"):
@@ -405,7 +357,7 @@ async def test_everyone_else_gets_the_refusal_page_and_no_talent_data(
             {"person": "Isaiah Langer", "filled_on": "2026-05-01", "source": "internal"},
         ),
     ]:
-        status, html, _ = await _post(client, path, data)
+        status, html, _ = await post_form(client, path, data)
         assert status == 403, path
     assert await _slate(succession_world, "vp_eng") == before
 
@@ -415,7 +367,7 @@ async def test_a_position_page_lists_its_slate_with_forms_and_never_the_viewer(
 ) -> None:
     megan = await signed_in("hr")
     vp_eng = succession_world.positions["vp_eng"]
-    status, html = await _get(megan, f"{BOARD}/{vp_eng}")
+    status, html = await get_page(megan, f"{BOARD}/{vp_eng}")
     assert status == 200
     assert "<h1>VP of Engineering</h1>" in html
     slate = _block(html, "slate")
@@ -445,7 +397,7 @@ async def test_a_position_page_lists_its_slate_with_forms_and_never_the_viewer(
     ][-1:]
     assert audit.actor_id == succession_world.people["megan"] and audit.detail == {"successors": 2}
 
-    status, html = await _get(megan, f"{BOARD}/999999")
+    status, html = await get_page(megan, f"{BOARD}/999999")
     assert status == 404 and "That position does not exist." in html
 
 
@@ -453,7 +405,7 @@ async def test_naming_a_successor_through_the_form(signed_in, succession_world) 
     megan = await signed_in("hr")
     platform = succession_world.positions["platform"]
     page = f"{BOARD}/{platform}"
-    status, _, location = await _post(
+    status, _, location = await post_form(
         megan,
         f"{page}/successors?theme=dark",
         {
@@ -468,12 +420,12 @@ async def test_naming_a_successor_through_the_form(signed_in, succession_world) 
     assert await _slate(succession_world, "platform") == [
         ("Isaiah Langer", "1_2_years", 12, False, "Runs the on-call")
     ]
-    _, html = await _get(megan, page, saved="nominated")
+    _, html = await get_page(megan, page, saved="nominated")
     assert "Saved: the successor is on the slate." in html
     slate = _text(_block(html, "slate"))
     assert "Isaiah Langer Software Engineer Ready in 1\u20132 years · 12 months" in slate
     # By email, as the picker fills it in, as the emergency successor.
-    status, _, _ = await _post(
+    status, _, _ = await post_form(
         megan,
         f"{page}/successors",
         {"person": " ADELEVANCE022@contoso.example ", "readiness": "ready_now", "emergency": "1"},
@@ -517,7 +469,7 @@ async def test_a_refused_nomination_comes_back_with_the_message_by_its_field_and
         "months_to_ready": "20",
         "notes": "Keep <this>",
     } | data
-    status, html, _ = await _post(megan, f"{page}/successors", typed, csrf_from=page)
+    status, html, _ = await post_form(megan, f"{page}/successors", typed, csrf_from=page)
     assert status == 400
     assert message in _error(html, f"{field}-error")
     form = _block(html, "nominate")
@@ -533,7 +485,7 @@ async def test_naming_oneself_is_refused(signed_in, succession_world) -> None:
     megan = await signed_in("hr")
     page = f"{BOARD}/{succession_world.positions['platform']}"
     before = await _slate(succession_world, "platform")
-    status, html, _ = await _post(
+    status, html, _ = await post_form(
         megan, f"{page}/successors", {"person": "Megan Bowen", "readiness": "ready_now"}, csrf_from=page
     )
     assert status == 403 and "Nobody edits their own succession data" in _text(html)
@@ -548,7 +500,7 @@ async def test_changing_a_successor_and_the_emergency_flag_and_removing_one(
     page = f"{BOARD}/{data}"
     alex, adele = succession_world.people["alex"], succession_world.people["adele"]
 
-    status, html, _ = await _post(
+    status, html, _ = await post_form(
         megan,
         f"{page}/successors/{alex}",
         {"readiness": "ready_now", "months_to_ready": "7", "notes": "typed"},
@@ -560,28 +512,28 @@ async def test_changing_a_successor_and_the_emergency_flag_and_removing_one(
     assert '<details class="sc-edit" open>' in item and 'value="7"' in item and ">typed</textarea>" in item
     assert '<details class="sc-edit">' in _block(html, f"successor-{adele}", "li"), "the others stay closed"
 
-    status, _, location = await _post(
+    status, _, location = await post_form(
         megan,
         f"{page}/successors/{alex}",
         {"readiness": "ready_now", "months_to_ready": "", "notes": "Ready after the migration"},
         csrf_from=page,
     )
     assert status == 303 and location == f"{page}?saved=updated#successor-{alex}"
-    status, _, _ = await _post(megan, f"{page}/successors/{alex}/emergency", {}, csrf_from=page)
+    status, _, _ = await post_form(megan, f"{page}/successors/{alex}/emergency", {}, csrf_from=page)
     assert status == 303
     assert await _slate(succession_world, "data") == [
         ("Adele Vance", "ready_now", None, False, None),
         ("Alex Wilber", "ready_now", None, True, "Ready after the migration"),
     ]
-    status, _, _ = await _post(megan, f"{page}/successors/{adele}/emergency", {}, csrf_from=page)
+    status, _, _ = await post_form(megan, f"{page}/successors/{adele}/emergency", {}, csrf_from=page)
     assert [row[3] for row in await _slate(succession_world, "data")] == [True, False], "the flag moved"
-    status, _, _ = await _post(megan, f"{page}/successors/{alex}/remove", {}, csrf_from=page)
+    status, _, _ = await post_form(megan, f"{page}/successors/{alex}/remove", {}, csrf_from=page)
     assert status == 303
     assert [row[0] for row in await _slate(succession_world, "data")] == ["Adele Vance"]
-    status, html, _ = await _post(megan, f"{page}/successors/{alex}/remove", {}, csrf_from=page)
+    status, html, _ = await post_form(megan, f"{page}/successors/{alex}/remove", {}, csrf_from=page)
     assert status == 404 and "Alex Wilber is not on the slate for Director of Data." in _text(html)
     # Put things back for the fill test.
-    status, _, _ = await _post(
+    status, _, _ = await post_form(
         megan, f"{page}/successors", {"person": "Alex Wilber", "readiness": "1_2_years"}, csrf_from=page
     )
     assert status == 303
@@ -591,14 +543,14 @@ async def test_marking_a_position_critical_and_back(signed_in, succession_world)
     megan = await signed_in("hr")
     em = succession_world.positions["em"]
     page = f"{BOARD}/{em}"
-    _, html = await _get(megan, page)
+    _, html = await get_page(megan, page)
     assert "Not a critical position" in html and "Mark the position critical first." in html
-    status, _, location = await _post(megan, f"{page}/critical", {"critical": "1"}, csrf_from=page)
+    status, _, location = await post_form(megan, f"{page}/critical", {"critical": "1"}, csrf_from=page)
     assert status == 303 and location == f"{page}?saved=critical#critical"
-    _, html = await _get(megan, BOARD)
+    _, html = await get_page(megan, BOARD)
     assert f'id="position-{em}"' in html
-    status, _, _ = await _post(megan, f"{page}/critical", {"critical": "0"}, csrf_from=page)
-    _, html = await _get(megan, BOARD)
+    status, _, _ = await post_form(megan, f"{page}/critical", {"critical": "0"}, csrf_from=page)
+    _, html = await get_page(megan, BOARD)
     assert f'id="position-{em}"' not in html
 
 
@@ -616,7 +568,7 @@ async def test_recording_a_fill_keeps_the_rest_of_the_slate(signed_in, successio
         ({"person": "Isaiah Langer"}, "fill-person", "Isaiah Langer already holds Director of Data."),
     ]:
         form = {"person": "Adele Vance", "filled_on": "2026-05-01", "source": "internal"} | typed
-        status, html, _ = await _post(megan, f"{page}/fill", form, csrf_from=page)
+        status, html, _ = await post_form(megan, f"{page}/fill", form, csrf_from=page)
         assert status == 400, typed
         assert message in _error(html, f"{field}-error")
         kept = _block(html, "fill")
@@ -624,14 +576,14 @@ async def test_recording_a_fill_keeps_the_rest_of_the_slate(signed_in, successio
     async with unit_of_work(succession_world.sessions) as db:
         assert await db.scalar(select(func.count()).select_from(PositionFill)) == fills_before
 
-    status, _, location = await _post(
+    status, _, location = await post_form(
         megan,
         f"{page}/fill",
         {"person": "Adele Vance", "filled_on": "2026-05-01", "source": "internal"},
         csrf_from=page,
     )
     assert status == 303 and location == f"{page}?saved=filled#fills"
-    _, html = await _get(megan, page, saved="filled")
+    _, html = await get_page(megan, page, saved="filled")
     assert "Adele Vance Senior Software Engineer" in _text(_block(html, "incumbent"))
     assert [n for n, *_ in await _slate(succession_world, "data")] == ["Alex Wilber"], "the plan stays"
     assert (
@@ -642,12 +594,12 @@ async def test_recording_a_fill_keeps_the_rest_of_the_slate(signed_in, successio
 
 async def test_the_positions_list_follows_scope(signed_in, succession_world) -> None:
     megan = await signed_in("hr")
-    status, html = await _get(megan, f"{BOARD}/positions")
+    status, html = await get_page(megan, f"{BOARD}/positions")
     assert status == 200
     titles = re.findall(r'<a href="/tabs/talent/succession/\d+">([^<]+)</a>', html)
     assert len(titles) == 7 and "Engineering Manager" in titles
     lee = await signed_in("lee")
-    _, html = await _get(lee, f"{BOARD}/positions")
+    _, html = await get_page(lee, f"{BOARD}/positions")
     titles = re.findall(r'<a href="/tabs/talent/succession/\d+">([^<]+)</a>', html)
     assert "QA Lead" not in titles and "Head of People" not in titles and "VP of Engineering" in titles
 

@@ -23,7 +23,7 @@ from domain.talent.talent_review_views import DEFAULT_BOX_LABELS
 from storage.models import Position, TalentReviewMove
 from storage.uow import unit_of_work
 
-from .conftest import REPO, browser_like_jar, csrf_field, dev_sign_in
+from .conftest import REPO, csrf_field, get_page, persona_clients
 from .test_browser import _open, _sign_in_by_clicking, browser, expect
 from .test_talent_review_pages import TalentWorld, talent_world
 
@@ -40,16 +40,10 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", html))).strip()
 
 
-async def client_for(world: TalentWorld, persona: str) -> aiohttp.ClientSession:
-    client = aiohttp.ClientSession(world.base_url, cookie_jar=browser_like_jar(world.base_url))
-    await dev_sign_in(client, persona)
-    return client
-
-
 async def page(client: aiohttp.ClientSession, path: str) -> str:
-    async with client.get(path, allow_redirects=False) as response:
-        assert response.status == 200, (path, response.status)
-        return await response.text()
+    status, html = await get_page(client, path)
+    assert status == 200, (path, status)
+    return html
 
 
 async def post(client: aiohttp.ClientSession, form_page: str, path: str, data: dict[str, str]) -> str:
@@ -110,8 +104,8 @@ async def test_a_closed_cycle_flows_into_the_9_box_calibration_the_slate_the_boa
         db.add(seat)
         await db.flush()
         position = f"/tabs/talent/succession/{seat.id}"
-    megan, alex, patti = [await client_for(world, p) for p in ("hr", "manager", "patti")]
-    try:
+    async with persona_clients(world.base_url) as sign_in:
+        megan, alex, patti = [await sign_in(p) for p in ("hr", "manager", "patti")]
         board_before = text_of(await page(megan, "/tabs/talent/succession"))
         metrics_before = text_of(await page(megan, "/tabs/talent/metrics"))
         assert "Engineering Manager" not in board_before
@@ -197,6 +191,3 @@ async def test_a_closed_cycle_flows_into_the_9_box_calibration_the_slate_the_boa
             assert watched.errors == []
         finally:
             await watched.context.close()
-    finally:
-        for client in (megan, alex, patti):
-            await client.close()

@@ -17,9 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,11 +36,8 @@ from domain.performance.review_views import (
     SectionKind,
 )
 from domain.talent import talent_reviews
-from storage.engine import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import (
     AuditEntry,
-    Person,
     Review,
     RoleGrant,
     TalentReview,
@@ -50,27 +45,25 @@ from storage.models import (
     TalentReviewMove,
 )
 from storage.uow import unit_of_work
-from tabs.routes import mount
-from tabs.security import security_headers
 from tabs.settings import TabSettings
 from tests.support.reviews import MANAGER_AND_SELF
 
 from .conftest import (
-    ADELE,
-    ALEX,
     ISAIAH,
     LEAVER,
-    MEGAN,
     PATTI,
     PERSONAS,
     TENANT,
-    XSS,
     XSS_NAME,
-    _seed,
-    browser_like_jar,
-    csrf_field,
-    dev_sign_in,
+    SignIn,
+    get_page,
+    person_ids,
+    persona_clients,
+    post_form,
+    tab_server,
+    world_store,
 )
+from .conftest import visible_text as _text
 
 NOW = datetime(2026, 9, 1, 9, tzinfo=UTC)
 BUILD = datetime(2026, 5, 1, 9, tzinfo=UTC)
@@ -135,11 +128,8 @@ async def _manager_review(db: AsyncSession, cycle_id: int, reviewee: int, review
 
 
 async def _build(sessions: async_sessionmaker[AsyncSession]) -> tuple[dict[str, int], int, int]:
-    oids = {"adele": ADELE, "alex": ALEX, "isaiah": ISAIAH, "lee": LEAVER, "patti": PATTI, "megan": MEGAN}
-    oids["tester"] = XSS
     async with unit_of_work(sessions) as db:
-        by_oid = dict((await db.execute(select(Person.aad_object_id, Person.id))).all())
-        people = {name: by_oid[oid] for name, oid in oids.items()}
+        people = await person_ids(db)
         who = {name: await load_actor(db, pid) for name, pid in people.items()}
         megan = who["megan"]
         db.add(RoleGrant(person_id=people["lee"], role="talent_reviewer", scope_department="Engineering"))
@@ -194,19 +184,12 @@ async def talent_world(
     tmp_path_factory: pytest.TempPathFactory, tab_settings: TabSettings
 ) -> AsyncIterator[TalentWorld]:
     """A tab server on its own database of the cycles above."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('talent') / 'talent.db'}")
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    await _seed(sessions)
-    people, closed, still_open = await _build(sessions)
-    app = web.Application(middlewares=[security_headers])
-    mount(app, sessions=sessions, settings=tab_settings, personas=PEOPLE_PERSONAS, clock=lambda: NOW)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield TalentWorld(f"http://127.0.0.1:{runner.addresses[0][1]}", sessions, people, closed, still_open)
-    await runner.cleanup()
-    await engine.dispose()
+    async with world_store(tmp_path_factory, "talent") as sessions:
+        people, closed, still_open = await _build(sessions)
+        async with tab_server(
+            sessions, tab_settings, personas=PEOPLE_PERSONAS, clock=lambda: NOW
+        ) as base_url:
+            yield TalentWorld(base_url, sessions, people, closed, still_open)
 
 
 async def new_review(
@@ -268,42 +251,10 @@ RATED = {
 
 
 @pytest.fixture
-async def signed_in(talent_world: TalentWorld) -> AsyncIterator:
+async def signed_in(talent_world: TalentWorld) -> AsyncIterator[SignIn]:
     """Sign in as a persona: `client = await signed_in("hr")`."""
-    clients: list[aiohttp.ClientSession] = []
-
-    async def sign_in(persona: str) -> aiohttp.ClientSession:
-        base = talent_world.base_url
-        client = aiohttp.ClientSession(base, cookie_jar=browser_like_jar(base))
-        clients.append(client)
-        await dev_sign_in(client, persona)
-        return client
-
-    yield sign_in
-    for client in clients:
-        await client.close()
-
-
-async def _get(client: aiohttp.ClientSession, path: str, **params: str | int) -> tuple[int, str]:
-    async with client.get(path, params={k: str(v) for k, v in params.items()}, allow_redirects=False) as r:
-        return r.status, await r.text()
-
-
-async def _post(
-    client: aiohttp.ClientSession, path: str, data: dict | list, *, csrf: bool = True
-) -> tuple[int, str, str]:
-    """POST a form with the session's CSRF token: status, body, Location."""
-    fields = list(data.items()) if isinstance(data, dict) else list(data)
-    if csrf:
-        _, page = await _get(client, "/tabs/home")
-        fields.append(("csrf_token", csrf_field(page)))
-    async with client.post(path, data=fields, allow_redirects=False) as r:
-        return r.status, await r.text(), r.headers.get("Location", "")
-
-
-def _text(html: str) -> str:
-    """Visible text, roughly: tags stripped, entities decoded, whitespace collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    async with persona_clients(talent_world.base_url) as sign_in:
+        yield sign_in
 
 
 def _cells(html: str) -> dict[str, list[str]]:
@@ -337,14 +288,14 @@ async def _count(world: TalentWorld, model, *where) -> int:
 
 async def test_hr_opens_a_talent_review_from_the_list(talent_world: TalentWorld, signed_in) -> None:
     megan = await signed_in("hr")
-    status, html = await _get(megan, "/tabs/talent/reviews")
+    status, html = await get_page(megan, "/tabs/talent/reviews")
     assert status == 200
     form = _section(html, "open")
     assert "2026-H1 review (scale 1 to 5)" in form
     assert "2026-Q3 check" not in form, "only closed cycles can be read"
     assert 'aria-current="page"' in html and "Talent reviews</a>" in html
 
-    status, _, location = await _post(
+    status, _, location = await post_form(
         megan,
         "/tabs/talent/reviews",
         {
@@ -360,7 +311,7 @@ async def test_hr_opens_a_talent_review_from_the_list(talent_world: TalentWorld,
         review = await db.scalar(select(TalentReview).where(TalentReview.name == "Opened from the tab"))
     assert location == f"/tabs/talent/reviews/{review.id}"
     assert review.box_labels is None, "the default names are not stored"
-    status, html = await _get(megan, location)
+    status, html = await get_page(megan, location)
     assert status == 200
     assert list(_cells(html)) == [
         "Enigma",
@@ -402,7 +353,7 @@ async def test_bad_input_opening_a_review_is_shown_next_to_its_field(
     } | changes
     if data["cycle"] == "open":
         data["cycle"] = str(talent_world.open_cycle)
-    status, html, _ = await _post(megan, "/tabs/talent/reviews", data)
+    status, html, _ = await post_form(megan, "/tabs/talent/reviews", data)
     assert status == 400
     assert words in htmllib.unescape(html)
     field = re.search(rf'<(input|select) id="{field_id}"[^>]*>', html, re.S)
@@ -414,16 +365,16 @@ async def test_bad_input_opening_a_review_is_shown_next_to_its_field(
 
 async def test_only_hr_opens_a_review(talent_world: TalentWorld, signed_in) -> None:
     alex = await signed_in("manager")
-    _, html = await _get(alex, "/tabs/talent/reviews")
+    _, html = await get_page(alex, "/tabs/talent/reviews")
     assert 'id="open"' not in html
-    status, _, _ = await _post(
+    status, _, _ = await post_form(
         alex,
         "/tabs/talent/reviews",
         {"name": "Mine", "cycle": str(talent_world.closed_cycle), "medium_from": "2", "high_from": "4"},
     )
     assert status == 403
     megan = await signed_in("hr")
-    status, _, _ = await _post(megan, "/tabs/talent/reviews", {"name": "x"}, csrf=False)
+    status, _, _ = await post_form(megan, "/tabs/talent/reviews", {"name": "x"}, csrf_from=None)
     assert status == 403, "no CSRF token"
     assert await _count(talent_world, TalentReview, TalentReview.name.in_(["Mine", "x"])) == 0
 
@@ -431,14 +382,14 @@ async def test_only_hr_opens_a_review(talent_world: TalentWorld, signed_in) -> N
 async def test_the_list_as_each_person_sees_it(talent_world: TalentWorld, signed_in) -> None:
     review_id = await new_review(talent_world, "Listed review", ratings={"adele": RATED["adele"]})
     alex = await signed_in("manager")
-    _, html = await _get(alex, "/tabs/talent/reviews")
+    _, html = await get_page(alex, "/tabs/talent/reviews")
     item = re.search(r'<li class="rv-item tr-review">(?:(?!</li>).)*Listed review.*?</li>', html, re.S).group(
         0
     )
     assert f'href="/tabs/talent/reviews/{review_id}/ratings"' in item, "the 9-box is not opened to him"
     assert "You rate 2: 1 rated so far." in _text(item)
     adele = await signed_in("employee")
-    status, html = await _get(adele, "/tabs/talent/reviews")
+    status, html = await get_page(adele, "/tabs/talent/reviews")
     assert status == 200
     assert "There is no talent review for you to take part in." in html
     assert "Listed review" not in html
@@ -488,20 +439,20 @@ async def test_moving_a_chip_with_the_form_lands_it_in_the_cell_with_the_history
     review_id = await new_review(talent_world, "Move review", ratings=RATED, to="calibration")
     megan = await signed_in("hr")
     page = f"/tabs/talent/reviews/{review_id}"
-    _, html = await _get(megan, page)
+    _, html = await get_page(megan, page)
     assert 'draggable="true"' in html and "/tabs/static/ninebox.js" in html
     isaiah = talent_world.people["isaiah"]
     options = re.search(rf'<select id="box-{isaiah}".*?</select>', html, re.S).group(0)
     assert "Dilemma" not in options and ">Core (medium potential, medium performance)<" in options
 
-    status, _, location = await _post(
+    status, _, location = await post_form(
         megan,
         f"{page}/move",
         {"person_id": isaiah, "box": "2-2", "reason": "Carried the migration <b>alone</b>"},
     )
     assert status == 303
     assert location == f"{page}?moved={isaiah}#history"
-    _, html = await _get(megan, location.split("#")[0])
+    _, html = await get_page(megan, location.split("#")[0])
     assert "Moved Isaiah Langer to Core." in _text(html)
     cells = _cells(html)
     assert cells["Core"] == ["Isaiah Langer"] and cells["Dilemma"] == []
@@ -537,7 +488,7 @@ async def test_a_refused_move_is_shown_in_that_persons_form_with_what_was_typed(
     )
     megan = await signed_in("hr")
     isaiah = talent_world.people["isaiah"]
-    status, html, _ = await _post(
+    status, html, _ = await post_form(
         megan, f"/tabs/talent/reviews/{review_id}/move", {"person_id": isaiah, **data}
     )
     assert status == 400
@@ -568,31 +519,33 @@ async def test_moves_only_in_calibration_and_hr_buttons(talent_world: TalentWorl
     megan = await signed_in("hr")
     page = f"/tabs/talent/reviews/{review_id}"
     adele = talent_world.people["adele"]
-    status, html, _ = await _post(
+    status, html, _ = await post_form(
         megan, f"{page}/move", {"person_id": adele, "box": "2-2", "reason": "Early"}
     )
     assert status == 400
     assert "People are moved between cells during calibration: this talent review is in rating." in html
 
-    status, _, location = await _post(megan, f"{page}/status", {"action": "start_calibration"})
+    status, _, location = await post_form(megan, f"{page}/status", {"action": "start_calibration"})
     assert (status, location) == (303, f"{page}?done=start_calibration")
-    _, html = await _get(megan, page, done="start_calibration")
+    _, html = await get_page(megan, page, done="start_calibration")
     assert "Done: start calibration." in html and "Finalize" in html
-    status, _, _ = await _post(
+    status, _, _ = await post_form(
         megan, f"{page}/move", {"person_id": adele, "box": "2-2", "reason": "Panel view"}
     )
     assert status == 303
-    status, _, _ = await _post(megan, f"{page}/status", {"action": "finalize"})
+    status, _, _ = await post_form(megan, f"{page}/status", {"action": "finalize"})
     assert status == 303
-    status, html, _ = await _post(megan, f"{page}/move", {"person_id": adele, "box": "3-3", "reason": "Late"})
+    status, html, _ = await post_form(
+        megan, f"{page}/move", {"person_id": adele, "box": "3-3", "reason": "Late"}
+    )
     assert status == 400 and "finalized, and nothing in it can change any more" in html
-    _, html = await _get(megan, page)
+    _, html = await get_page(megan, page)
     assert "Finalized: nothing in this review changes any more." in html and "nb-move" not in html
-    status, html, _ = await _post(megan, f"{page}/status", {"action": "dance"})
+    status, html, _ = await post_form(megan, f"{page}/status", {"action": "dance"})
     assert status == 400 and "Choose one of the buttons" in html
 
     alex = await signed_in("manager")
-    status, _, _ = await _post(alex, f"{page}/status", {"action": "open"})
+    status, _, _ = await post_form(alex, f"{page}/status", {"action": "open"})
     assert status == 403
 
 
@@ -600,15 +553,15 @@ async def test_managers_see_their_line_only_once_hr_opens_it(talent_world: Talen
     review_id = await new_review(talent_world, "Opened review", ratings=RATED, to="calibration")
     page = f"/tabs/talent/reviews/{review_id}"
     alex = await signed_in("manager")
-    status, _ = await _get(alex, page)
+    status, _ = await get_page(alex, page)
     assert status == 302
-    status, html = await _get(alex, f"{page}/ratings", grid="closed")
+    status, html = await get_page(alex, f"{page}/ratings", grid="closed")
     assert status == 200 and "HR has not opened this review's 9-box to managers" in html
 
     megan = await signed_in("hr")
-    status, _, _ = await _post(megan, f"{page}/status", {"action": "open"})
+    status, _, _ = await post_form(megan, f"{page}/status", {"action": "open"})
     assert status == 303
-    status, html = await _get(alex, page)
+    status, html = await get_page(alex, page)
     assert status == 200
     names = {name for names in _cells(html).values() for name in names}
     assert names == {"Adele Vance", "Isaiah Langer"}, "his line only, never himself"
@@ -622,23 +575,23 @@ async def test_the_person_discussed_reads_nothing_about_themselves(
     review_id = await new_review(talent_world, "Secret review", ratings=RATED, to="calibration", opened=True)
     megan = await signed_in("hr")
     adele_id = talent_world.people["adele"]
-    await _post(
+    await post_form(
         megan,
         f"/tabs/talent/reviews/{review_id}/move",
         {"person_id": adele_id, "box": "2-3", "reason": "Adele-secret"},
     )
     adele = await signed_in("employee")
     for path in (f"/tabs/talent/reviews/{review_id}", f"/tabs/talent/reviews/{review_id}/ratings"):
-        status, html = await _get(adele, path)
+        status, html = await get_page(adele, path)
         assert status == 404, path  # the answer a review that does not exist gets
-        _, nothing = await _get(adele, path.replace(str(review_id), "999999"))
+        _, nothing = await get_page(adele, path.replace(str(review_id), "999999"))
         assert _without_tokens(html) == _without_tokens(nothing)
         assert "Adele-secret" not in html and "Growth" not in html and "Star" not in html
-    status, html, _ = await _post(
+    status, html, _ = await post_form(
         adele, f"/tabs/talent/reviews/{review_id}/move", {"person_id": adele_id, "box": "3-3", "reason": "Me"}
     )
     assert status == 404
-    status, html, _ = await _post(
+    status, html, _ = await post_form(
         adele,
         f"/tabs/talent/reviews/{review_id}/ratings",
         {
@@ -650,7 +603,7 @@ async def test_the_person_discussed_reads_nothing_about_themselves(
     assert status == 404
     # Lee, a talent reviewer for Engineering: his department's people, not himself, not the QA tester.
     lee = await signed_in("lee")
-    status, html = await _get(lee, f"/tabs/talent/reviews/{review_id}")
+    status, html = await get_page(lee, f"/tabs/talent/reviews/{review_id}")
     assert status == 200
     names = {name for names in _cells(html).values() for name in names}
     assert names == {"Adele Vance", "Isaiah Langer", "Alex Wilber"}
@@ -669,7 +622,7 @@ async def test_a_manager_rates_his_line(talent_world: TalentWorld, signed_in) ->
     review_id = await new_review(talent_world, "Rating review")
     alex = await signed_in("manager")
     page = f"/tabs/talent/reviews/{review_id}/ratings"
-    status, html = await _get(alex, page)
+    status, html = await get_page(alex, page)
     assert status == 200
     people = re.findall(r'<h2 class="tr-rate__name"[^>]*>([^<]*)</h2>', html)
     assert people == ["Adele Vance", "Isaiah Langer"]
@@ -683,13 +636,13 @@ async def test_a_manager_rates_his_line(talent_world: TalentWorld, signed_in) ->
         "risk_of_loss": "1",
         "impact_of_loss": "3",
     }
-    status, _, location = await _post(
+    status, _, location = await post_form(
         alex,
         page,
         {"person_id": adele, "version": "0", "high_potential": "", "notes": "Leads <i>well</i>", **fields},
     )
     assert status == 303 and location == f"{page}?page=1&saved={adele}#person-{adele}"
-    _, html = await _get(alex, page, saved=adele)
+    _, html = await get_page(alex, page, saved=adele)
     assert "Saved: Adele Vance's potential is high." in html
     form = await _rating_form(html, adele)
     assert 'name="version" value="1"' in form
@@ -698,7 +651,7 @@ async def test_a_manager_rates_his_line(talent_world: TalentWorld, signed_in) ->
     assert "High potential" in _text(form)
 
     # A double submit of the same form (version 0) writes once.
-    status, _, _ = await _post(
+    status, _, _ = await post_form(
         alex, page, {"person_id": adele, "version": "0", "notes": "Leads <i>well</i>", **fields}
     )
     assert status == 303
@@ -742,7 +695,7 @@ async def test_a_refused_rating_is_shown_next_to_its_field_with_what_was_typed(
         "high_potential": "",
         "notes": "Typed notes",
     } | changes
-    status, html, _ = await _post(alex, page, data)
+    status, html, _ = await post_form(alex, page, data)
     assert status == 400
     form = await _rating_form(html, isaiah)
     assert words in htmllib.unescape(form)
@@ -780,7 +733,7 @@ async def test_a_stale_rating_shows_the_latest_values_and_keeps_what_was_typed(
         "risk_of_loss": "3",
         "impact_of_loss": "3",
     }
-    status, html, _ = await _post(lynne_like, page, data)
+    status, html, _ = await post_form(lynne_like, page, data)
     assert status == 409
     form = await _rating_form(html, adele)
     assert "Someone saved Adele Vance's ratings meanwhile: ability high, aspiration high" in htmllib.unescape(
@@ -788,7 +741,7 @@ async def test_a_stale_rating_shows_the_latest_values_and_keeps_what_was_typed(
     )
     assert 'name="version" value="1"' in form, "saving again is now a deliberate choice"
     assert '<option value="1" selected>Low</option>' in form
-    status, _, _ = await _post(lynne_like, page, data | {"version": "1"})
+    status, _, _ = await post_form(lynne_like, page, data | {"version": "1"})
     assert status == 303
 
 
@@ -797,7 +750,7 @@ async def test_hr_pages_through_the_ratings_and_sees_them_read_only_after_rating
 ) -> None:
     review_id = await new_review(talent_world, "Read-only review", ratings=RATED, to="calibration")
     megan = await signed_in("hr")
-    status, html = await _get(megan, f"/tabs/talent/reviews/{review_id}/ratings")
+    status, html = await get_page(megan, f"/tabs/talent/reviews/{review_id}/ratings")
     assert status == 200
     assert re.findall(r'<h2 class="tr-rate__name"[^>]*>([^<]*)</h2>', html) == [
         XSS_NAME.replace("<", "&lt;").replace(">", "&gt;"),
