@@ -21,12 +21,13 @@ Flight risk (flight_risks): a high performer or high potential showing signs of 
       - FALLING_MOOD: of their submitted check-ins with a mood, for weeks starting in the MOOD_LOOKBACK_DAYS
         up to today, the latest MOOD_WINDOW (by week) average at least MOOD_DROP below the MOOD_WINDOW
         before them. Fewer than 2 * MOOD_WINDOW such check-ins: no sign.
-    Suggested when at least MIN_SIGNS signs show; score = the sum of SIGN_WEIGHTS over the signs shown (the
-    four add up to 1; a falling mood weighs double), rounded to 2 places. target_key "" (accepting feeds
-    the risk-of-loss field). Evidence, in this order: the REVIEW_SCORE row (ref: the review participant)
-    and/or the TALENT_ENTRY row (performance, potential, flag) that made them a high performer or
-    potential; then one FIGURE per sign (development, feedback, promotion, mood), the mood's followed by
-    its 2 * MOOD_WINDOW CHECKIN rows, oldest first.
+    Suggested when at least MIN_SIGNS (3) of the four signs show: two are the normal state of a high
+    performer (most have no development plan and no recent move), not a pattern. Score = the sum of
+    SIGN_WEIGHTS over the signs shown (the four add up to 1; a falling mood weighs double), rounded to 2
+    places: 0.60 to 1. target_key "" (accepting feeds the risk-of-loss field). Evidence, in this order: the
+    REVIEW_SCORE row (ref: the review participant) and/or the TALENT_ENTRY row (performance, potential,
+    flag) that made them a high performer or potential; then one FIGURE per sign (development, feedback,
+    promotion, mood), the mood's followed by its 2 * MOOD_WINDOW CHECKIN rows, oldest first.
 
 Rating bias (rating_bias): a manager rating more leniently or severely than the organization
     Ratings: the manager-submitted scores of one cycle (ReviewParticipant.computed_score, before any
@@ -94,7 +95,10 @@ PROMOTION_MONTHS = 24
 MOOD_WINDOW = 4  # check-ins in each of the two halves compared
 MOOD_DROP = 1.0  # points of mood (1 to 5)
 MOOD_LOOKBACK_DAYS = 16 * 7  # room for half the weeks skipped
-MIN_SIGNS = 2
+# Not 2: most high performers have no development plan and no internal move in two years, so two signs are
+# their normal state, not a pattern. With 2, the planted organization (bench/signal_quality.py) gave every
+# planted flight risk but also a 26 % false-positive rate.
+MIN_SIGNS = 3
 RELEASED = ("released", "closed")
 OPEN_ACTIONS = ("planned", "in_progress")
 INTERNAL = "internal"

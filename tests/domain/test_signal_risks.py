@@ -3,12 +3,15 @@ from the ORM models, on SQLite and PostgreSQL.
 
 Flight risks, as of Monday 20 July 2026 (TODAY):
     Ada   high performer (talent entry, performance 3): all four signs
-    Ben   high potential (flag, performance 2): no feedback ever, no promotion; exactly two signs
-    Cy    high performer by a newer released review (4.50 of 5): no open development action, mood down 1.00
+    Ben   high potential (flag, performance 2): a plan without actions, no feedback ever, no promotion;
+          exactly three signs
+    Cy    high performer by a newer released review (4.50 of 5): no open development action, last moved
+          26 months ago, mood down 1.00; exactly three signs
     Dee   ordinary (performance 2, no flag) with all four signs: never suggested
     Eve   high performer who joined in June 2025: only no feedback (and a mood down 0.75): one sign
     Fay   performance 3 in a talent review, but her newer released review (3.90) is below the top band
     Gil   high performer with all four signs who has left
+    Hal   high performer with an open action: no feedback ever, no promotion; exactly two signs, too few
 
 Rating bias, one cycle: Lena (lenient), Sam (severe), Avery and Ari (average), Tara (a strong team whose
 goal results and peer feedback account for her high ratings) and Xia (3 reports: too few).
@@ -203,7 +206,7 @@ class RiskWorld:
 
 async def _risk_world(session: AsyncSession) -> RiskWorld:
     w = World(session)
-    for name in ("Ada", "Ben", "Cy", "Dee", "Fay"):
+    for name in ("Ada", "Ben", "Cy", "Dee", "Fay", "Hal"):
         await w.person(name)
     await w.person("Eve", hired=date(2025, 6, 1))
     await w.person("Gil", active=False)
@@ -229,6 +232,7 @@ async def _risk_world(session: AsyncSession) -> RiskWorld:
     await w.entry("2025 talent review", "Eve", performance=3, potential=2)
     await w.entry("2025 talent review", "Fay", performance=3, potential=2)
     await w.entry("2025 talent review", "Gil", performance=3, potential=3, flag=True)
+    await w.entry("2025 talent review", "Hal", performance=3, potential=2)
     await w.participant("2025 review", "Ada", computed=3.5, final=3.5)  # older than the talent review's
     await w.participant("2026-H1 review", "Cy", computed=4.5, final=4.5)
     await w.participant("2026-H1 review", "Fay", computed=3.9, final=3.9)
@@ -257,13 +261,13 @@ async def _risk_world(session: AsyncSession) -> RiskWorld:
             submitted_at=at(TODAY),
         )
     )
-    # Ben: an open action, no feedback ever, no move, a flat mood.
-    await w.plan("Ben", "done", "in_progress")
+    # Ben: a plan without actions, no feedback ever, no move, a flat mood.
+    await w.plan("Ben")
     checkins["Ben"] = await w.moods("Ben", [3, 3, 3, 3, 3, 3, 3, 3])
-    # Cy: only done or cancelled actions, recent feedback, moved inside 14 months ago, mood down exactly 1.
+    # Cy: only done or cancelled actions, recent feedback, last moved 26 months ago, mood down exactly 1.
     await w.plan("Cy", "done", "cancelled")
     await w.feedback("Cy", TODAY - timedelta(days=10), giver="Pia")
-    await w.fill("Cy", date(2025, 5, 12))
+    await w.fill("Cy", date(2024, 5, 12))
     checkins["Cy"] = await w.moods("Cy", [4, 4, 4, 4, 3, 3, 3, 3])
     # Dee: every sign, but not a high performer or potential.
     await w.feedback("Dee", date(2025, 1, 5), giver="Pia")
@@ -274,6 +278,9 @@ async def _risk_world(session: AsyncSession) -> RiskWorld:
     # Fay and Gil: every sign.
     for name in ("Fay", "Gil"):
         await w.moods(name, [5, 5, 5, 5, 1, 1, 1, 1])
+    # Hal: an open action, no feedback ever, no move, a flat mood: two signs.
+    await w.plan("Hal", "done", "in_progress")
+    checkins["Hal"] = await w.moods("Hal", [3, 3, 3, 3, 3, 3, 3, 3])
     return RiskWorld(w, checkins)
 
 
@@ -291,7 +298,9 @@ async def test_flight_risks_count_each_sign_and_carry_exactly_their_evidence(ses
     ids = world.w.ids
     found = await signal_risks.flight_risks(session, today=TODAY)
     by_name = {s.person_name: s for s in found}
-    assert list(by_name) == ["Ada", "Cy", "Ben"], "strongest first; Dee, Eve, Fay and Gil are not suggested"
+    assert list(by_name) == ["Ada", "Cy", "Ben"], (
+        "strongest first; Dee, Eve, Fay, Gil and Hal are not suggested"
+    )
 
     ada = by_name["Ada"]
     assert (ada.kind, ada.person_id, ada.target_key, ada.department) == (
@@ -340,10 +349,10 @@ async def test_flight_risks_count_each_sign_and_carry_exactly_their_evidence(ses
     )
 
     ben = by_name["Ben"]
-    assert ben.score == 0.4
+    assert ben.score == 0.6
     assert ben.summary == (
-        "High potential showing 2 of 4 signs of leaving: "
-        "no feedback in 90 days and no promotion in 24 months."
+        "High potential showing 3 of 4 signs of leaving: "
+        "no open development action, no feedback in 90 days and no promotion in 24 months."
     )
     assert ben.evidence == (
         Evidence(
@@ -353,6 +362,7 @@ async def test_flight_risks_count_each_sign_and_carry_exactly_their_evidence(ses
             "2025 talent review: performance medium, potential high, flagged as a high potential",
             date(2026, 2, 1),
         ),
+        Evidence(EvidenceKind.FIGURE, None, "No development action", "Their development plan has no action."),
         Evidence(
             EvidenceKind.FIGURE,
             None,
@@ -368,10 +378,10 @@ async def test_flight_risks_count_each_sign_and_carry_exactly_their_evidence(ses
     )
 
     cy = by_name["Cy"]
-    assert cy.score == 0.6
+    assert cy.score == 0.8
     assert cy.summary == (
-        "High performer showing 2 of 4 signs of leaving: "
-        "no open development action and a falling check-in mood."
+        "High performer showing 3 of 4 signs of leaving: "
+        "no open development action, no promotion in 24 months and a falling check-in mood."
     )
     assert cy.evidence == (
         Evidence(
@@ -386,6 +396,13 @@ async def test_flight_risks_count_each_sign_and_carry_exactly_their_evidence(ses
             None,
             "No development action",
             "Their development plan has no open action (2 done or cancelled).",
+        ),
+        Evidence(
+            EvidenceKind.FIGURE,
+            None,
+            "No promotion in 24 months",
+            "Their last internal move was on 12 May 2024.",
+            date(2024, 5, 12),
         ),
         Evidence(
             EvidenceKind.FIGURE,
@@ -409,7 +426,7 @@ async def test_person_ids_narrow_the_people_considered(session) -> None:
 
 
 async def _removed(world: RiskWorld, what: str) -> None:
-    """Take away one piece of evidence of a sign (Ben and Cy show exactly two)."""
+    """Take away one piece of evidence of a sign (Ben and Cy show exactly three: two are left)."""
     w = world.w
     if what == "feedback 90 days ago":  # the window's first day counts as recent
         await w.feedback("Ben", TODAY - timedelta(days=90), giver="Pia")
@@ -448,8 +465,10 @@ async def _removed(world: RiskWorld, what: str) -> None:
 )
 async def test_one_piece_of_evidence_less_and_the_suggestion_is_gone(session, what, person) -> None:
     world = await _risk_world(session)
-    before = {s.person_name for s in await signal_risks.flight_risks(session, today=TODAY)}
+    shown = {s.person_name: s for s in await signal_risks.flight_risks(session, today=TODAY)}
+    before = set(shown)
     assert person in before
+    assert " showing 3 of 4 signs " in shown[person].summary
     await _removed(world, what)
     after = {s.person_name for s in await signal_risks.flight_risks(session, today=TODAY)}
     assert after == before - {person}
@@ -464,26 +483,80 @@ async def test_the_signs_just_outside_their_windows_still_count(session) -> None
     ben = next(s for s in await signal_risks.flight_risks(session, today=TODAY) if s.person_name == "Ben")
     assert [e.label for e in ben.evidence] == [
         "High potential",
+        "No development action",
         "No feedback since 20 Apr 2026",
         "No promotion in 24 months",
     ]
-    assert ben.evidence[2].detail == "Their last internal move was on 19 Jul 2024."
+    assert ben.evidence[3].detail == "Their last internal move was on 19 Jul 2024."
 
 
 async def test_a_newcomer_shows_no_promotion_sign_and_one_sign_is_not_enough(session) -> None:
     world = await _risk_world(session)
     found = {s.person_name for s in await signal_risks.flight_risks(session, today=TODAY)}
     assert "Eve" not in found
-    # Joined 24 months ago to the day: the sign shows, and with no feedback that makes two.
+    # Her action done: no development action and no feedback make two, and as a newcomer no third.
+    await session.execute(
+        update(DevelopmentAction)
+        .where(DevelopmentAction.id == world.w.ids["Eve/action0"])
+        .values(status="done")
+    )
+    found = {s.person_name for s in await signal_risks.flight_risks(session, today=TODAY)}
+    assert "Eve" not in found
+    # Joined 24 months ago to the day: the sign shows, and that makes three.
     await session.execute(
         update(Person).where(Person.id == world.w.ids["Eve"]).values(hire_date=date(2024, 7, 20))
     )
     eve = next(s for s in await signal_risks.flight_risks(session, today=TODAY) if s.person_name == "Eve")
     assert [e.label for e in eve.evidence] == [
         "High performer",
+        "No development action",
         "No feedback received",
         "No promotion in 24 months",
     ]
+
+
+async def test_two_signs_are_not_enough(session) -> None:
+    world = await _risk_world(session)
+    ids = world.w.ids
+    found = {s.person_name for s in await signal_risks.flight_risks(session, today=TODAY)}
+    assert "Hal" not in found, "no feedback and no promotion: two signs"
+    # His open action closed: a third sign, and he is suggested with exactly the three.
+    await session.execute(
+        update(DevelopmentAction).where(DevelopmentAction.id == ids["Hal/action1"]).values(status="cancelled")
+    )
+    hal = next(s for s in await signal_risks.flight_risks(session, today=TODAY) if s.person_name == "Hal")
+    assert hal.score == 0.6
+    assert hal.summary == (
+        "High performer showing 3 of 4 signs of leaving: "
+        "no open development action, no feedback in 90 days and no promotion in 24 months."
+    )
+    assert hal.evidence == (
+        Evidence(
+            EvidenceKind.TALENT_ENTRY,
+            ids["2025 talent review/Hal"],
+            "High performer",
+            "2025 talent review: performance high, potential medium",
+            date(2026, 2, 1),
+        ),
+        Evidence(
+            EvidenceKind.FIGURE,
+            None,
+            "No development action",
+            "Their development plan has no open action (2 done or cancelled).",
+        ),
+        Evidence(
+            EvidenceKind.FIGURE,
+            None,
+            "No feedback received",
+            "Nothing received in the 90 days up to 20 Jul 2026, nor ever before.",
+        ),
+        Evidence(
+            EvidenceKind.FIGURE,
+            None,
+            "No promotion in 24 months",
+            "No internal move recorded since they joined on 1 Jan 2020.",
+        ),
+    )
 
 
 # --- rating bias -------------------------------------------------------------------------------------------
