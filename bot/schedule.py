@@ -9,20 +9,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.checkins import ScheduleReport, schedule_checkins
 from bot.development import DevelopmentReminderReport, schedule_development_reminders
 from bot.feedback_requests import RequestsReport, schedule_feedback_requests
+from bot.insights import InsightDigestReport, schedule_insight_digests
 from bot.review_nudges import ReviewNudgeReport, schedule_review_nudges
 from domain.clock import Clock
 
 
 async def schedule_due(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, *, default_zone: ZoneInfo
-) -> tuple[ScheduleReport, RequestsReport, DevelopmentReminderReport, ReviewNudgeReport]:
+) -> tuple[ScheduleReport, RequestsReport, DevelopmentReminderReport, InsightDigestReport, ReviewNudgeReport]:
     """Check-in cards, reminders and digests; feedback request reminders and expiry; review-cycle nudges,
-    escalations and improvement plan checkpoint reminders; development action reminders (queued before the
-    review nudges, whose report callers read last). Each job claims what it sends in the transaction that
-    queues it (review nudges by their one-per-day outbox key), so several servers may run this at once."""
+    escalations and improvement plan checkpoint reminders; development action reminders and the managers'
+    monthly insights digests (queued before the review nudges, whose report callers read last). Each job
+    claims what it sends in the transaction that queues it (review nudges by their one-per-day outbox key,
+    digests by their one-per-month key), so several servers may run this at once."""
     return (
         await schedule_checkins(sessions, clock, default_zone=default_zone),
         await schedule_feedback_requests(sessions, clock),
         await schedule_development_reminders(sessions, clock, default_zone=default_zone),
+        await schedule_insight_digests(sessions, clock, default_zone=default_zone),
         await schedule_review_nudges(sessions, clock, default_zone=default_zone),
     )

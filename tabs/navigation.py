@@ -16,6 +16,7 @@ SUCCESSION = "/tabs/talent/succession"
 TALENT_REVIEWS = "/tabs/talent/reviews"
 TALENT_METRICS = "/tabs/talent/metrics"
 FRAMEWORK = "/tabs/talent/framework"
+INSIGHTS = "/tabs/talent/insights"
 # Pages a post-sign-in redirect must never land on (they would loop or act).
 _NOT_A_DESTINATION = ("/tabs/signin", "/tabs/session", "/tabs/signout", "/tabs/dev-signin")
 

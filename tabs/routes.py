@@ -25,6 +25,7 @@ from tabs.feedback_pages import mount_feedback
 from tabs.goal_edit import mount_goal_edit
 from tabs.goal_pages import alignment_node, alignment_page, goals_page, team_goals_page, update_key_result
 from tabs.goal_templates import mount_templates
+from tabs.insights_pages import mount_insights
 from tabs.metrics_pages import mount_metrics
 from tabs.navigation import HOME, safe_next, signin_url
 from tabs.pages import Pages
@@ -130,6 +131,7 @@ def mount(
     mount_succession(app)
     mount_competencies(app)
     mount_metrics(app)
+    mount_insights(app)
 
 
 def _file(path: Path) -> Handler:
