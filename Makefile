@@ -26,6 +26,7 @@ bench: $(PY_STAMP)
 	$(BIN)/python bench/nudge_send.py
 	$(BIN)/python bench/review_plan.py
 	$(BIN)/python bench/talent_pages.py
+	$(BIN)/python bench/insights.py
 
 system-deps:
 	@bash scripts/system-deps.sh
