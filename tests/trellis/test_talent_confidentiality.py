@@ -3,11 +3,12 @@
 A closed performance cycle reviewed Adele and Isaiah. Then the talent processes discuss her: Alex rates her
 potential, risk and impact of loss with a note; Megan calibrates her into another box with a reason and
 finalizes the talent review; Alex's position becomes critical with Adele its ready-now emergency
-successor, with notes; she joins a talent pool. Rather than guess where any of it could leak, the test
-compares worlds: everything Adele reads (every bot command, every card verb pressed with every id that
-matters, every tab GET route with every id and person filter) is byte-identical (after normalizing
-per-request tokens) with the discussion and without it (deleted again), no chat message reaches her, and
-none of the words typed about her appears anywhere she reads.
+successor, with notes; she joins a talent pool; the bridge suggests she is a flight risk and HR accepts
+it. Rather than guess where any of it could leak, the test compares worlds: everything Adele reads (every
+bot command, every card verb pressed with every id that matters, every tab GET route with every id and
+person filter) is byte-identical (after normalizing per-request tokens) with the discussion and without
+it (deleted again), no chat message reaches her, and none of the words typed about her appears anywhere
+she reads.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import delete, func, select, update
 
+from domain import insights, signals
 from domain.performance.review_views import Phase
+from domain.signal_views import SignalKind
 from domain.talent import pools, succession, talent_reviews
 from storage import demo
 from storage.models import (
@@ -28,6 +31,7 @@ from storage.models import (
     Position,
     ReviewParticipant,
     Successor,
+    SuggestionDecision,
     TalentPool,
     TalentReview,
     TalentReviewEntry,
@@ -48,7 +52,8 @@ RATING_NOTE = "Adele interviews elsewhere, keep close"
 MOVE_REASON = "Adele carried the migration alone"
 SLATE_NOTE = "Adele could take over from Alex next spring"
 POOL = "Future engineering leaders"
-SECRETS = (RATING_NOTE, MOVE_REASON, SLATE_NOTE, POOL)
+RISK_REASON = "Adele was approached by a competitor"
+SECRETS = (RATING_NOTE, MOVE_REASON, SLATE_NOTE, POOL, RISK_REASON)
 
 
 @pytest.fixture
@@ -115,6 +120,21 @@ async def discuss_adele(sessions, cycle_id: int) -> None:
                 version=0,
                 now=NOW,
             )
+        # The bridge sees a flight risk in her (a high performer: no development plan, no feedback in 90
+        # days, no move in two years), and HR accepts it: her risk of loss is set on her entry.
+        [risk] = await signals.suggestions(
+            session, actor=megan, today=NOW.date(), kinds=[SignalKind.FLIGHT_RISK], person_ids=[adele_id]
+        )
+        await insights.decide(
+            session,
+            actor=megan,
+            kind=risk.kind,
+            person_id=adele_id,
+            target_key=risk.target_key,
+            accept=True,
+            reason=RISK_REASON,
+            now=NOW,
+        )
         await talent_reviews.start_calibration(session, actor=megan, talent_review_id=review.id, now=NOW)
         await talent_reviews.move(
             session,
@@ -148,7 +168,14 @@ async def talent_ids(sessions) -> set[int]:
     """The ids of every talent row the discussion created (the walk tries each as a route or payload id)."""
     async with sessions() as session:
         found: set[int] = set()
-        for model in (TalentReview, TalentReviewEntry, TalentReviewMove, Successor, TalentPool):
+        for model in (
+            TalentReview,
+            TalentReviewEntry,
+            TalentReviewMove,
+            Successor,
+            TalentPool,
+            SuggestionDecision,
+        ):
             found |= set(await session.scalars(select(model.id)))
     return found
 
@@ -156,7 +183,7 @@ async def talent_ids(sessions) -> set[int]:
 async def forget_discussion(sessions, positions: set[int]) -> None:
     """Back to the world before the talent processes discussed Adele (the audit log keeps its rows)."""
     async with unit_of_work(sessions) as session:
-        for model in (TalentReview, Successor, TalentPool):  # entries, moves and members go with them
+        for model in (TalentReview, Successor, TalentPool, SuggestionDecision):  # with their entries, moves…
             await session.execute(delete(model))
         await session.execute(update(Position).where(Position.id.in_(positions)).values(critical=False))
 
