@@ -17,8 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import insights
+from domain.access import may_view_talent_pages
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from domain.insight_views import PersonInsights
 from domain.talent import talent_reviews
 from domain.talent.talent_review_views import (
     DEFAULT_BOX_LABELS,
@@ -441,6 +445,7 @@ async def _render_grid(
                 per_cell=CHIPS_PER_CELL,
                 expand=back.cell if expanded is not None else None,
             )
+            suggested = await _suggested(db, rt, visitor, view)
     except Forbidden:
         # Only a manager rating people in the review hears that it exists without seeing its 9-box: they
         # rate their line on the ratings page until HR opens the 9-box to managers.
@@ -474,6 +479,19 @@ async def _render_grid(
         moved=moved,
         done=STATUS_ACTIONS.get(done),
         unplaced_key=UNPLACED,
+        suggested=suggested,
+    )
+
+
+async def _suggested(
+    db: AsyncSession, rt: TabsRuntime, visitor: Visitor, view: NineBoxView
+) -> dict[int, PersonInsights]:
+    """The bridge's open suggestions about the people on the page, for HR and talent reviewers (beside
+    each chip): computed for those people only, so the page stays quick."""
+    if not may_view_talent_pages(visitor.actor) or not view.people:
+        return {}
+    return await insights.suggestions_by_person(
+        db, actor=visitor.actor, today=rt.clock().date(), person_ids=[p.person_id for p in view.people]
     )
 
 

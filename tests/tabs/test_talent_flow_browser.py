@@ -138,6 +138,9 @@ async def test_a_closed_cycle_flows_into_the_9_box_calibration_the_slate_the_boa
         assert "Adele Vance" in cell(grid, "3-3")  # high performance (4.50), high potential: Star
         assert "Isaiah Langer" in cell(grid, "1-2")  # low performance (2.00), medium potential: Dilemma
         assert "Alex Wilber" in cell(grid, "2-3")  # medium performance (3.00), high potential: Growth
+        # Beside her chip, the bridge's suggestion: a high performer with no development plan, no feedback
+        # and no move in two years.
+        assert "1 suggestion: Flight risk" in cell(grid, "3-3")
 
         # Calibration moves Isaiah to Core, with the reason kept.
         await post(megan, review, f"{review}/status", {"action": "start_calibration"})
