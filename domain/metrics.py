@@ -37,7 +37,8 @@ Skill-gap closure (skill_gap_closure)
     rate = closed gaps / gaps at the baseline * 100. A requirement never assessed by the baseline is not a
     gap (nothing says the person falls short); they are counted apart as `not_assessed`. The role profile
     is today's: the store keeps no history of who held which profile. (Counted by index lookups per
-    requirement on SQLite and by one grouping pass on PostgreSQL: the fast way on each; same numbers.)
+    requirement on SQLite and by index-ordered snapshots of everyone's levels on PostgreSQL: the fast way
+    on each; same numbers.)
 
 Promotion readiness (promotion_readiness)
     Distinct active people on the slates of the critical positions in scope, each counted once under
@@ -66,12 +67,11 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
+    Date,
     Subquery,
     and_,
     case,
-    cast,
     exists,
     false,
     func,
@@ -81,6 +81,7 @@ from sqlalchemy import (
     true,
     union,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -128,7 +129,7 @@ async def bench_strength(
     """Ready-now and any-readiness coverage of the critical positions in scope, and depth (1/k rule)."""
     scope = _scope(actor, department)
     await _audit(session, actor, scope, "bench_strength")
-    return await _bench(session, scope)
+    return await _bench(session, scope, await _nominations(session, scope))
 
 
 async def internal_fill_rate(
@@ -163,7 +164,7 @@ async def promotion_readiness(
     """Distinct active successors by their best readiness over the critical positions in scope."""
     scope = _scope(actor, department)
     await _audit(session, actor, scope, "promotion_readiness")
-    return await _readiness(session, scope)
+    return _readiness(await _nominations(session, scope))
 
 
 async def retention(
@@ -215,14 +216,15 @@ async def talent_metrics(
         baseline=baseline,
         since=since,
     )
+    nominations = await _nominations(session, scope)
     return TalentMetrics(
         department=scope.department,
         departments=await _departments(session, scope),
         whole_organization=scope.departments is None,
-        bench=await _bench(session, scope),
+        bench=await _bench(session, scope, nominations),
         fill_rate=await _fill_rate(session, scope, kind, fill_start, fill_end, spans),
         skill_gaps=await _skill_gaps(session, scope, baseline, as_of),
-        readiness=await _readiness(session, scope),
+        readiness=_readiness(nominations),
         retention=await _retention(session, scope, since, as_of),
         heat_map=await _heat_map(session, scope),
     )
@@ -336,7 +338,46 @@ def _counted_successor(scope: _Scope) -> ColumnElement[bool]:
     return and_(Person.active.is_(True), Successor.person_id != scope.actor_id)
 
 
-async def _bench(session: AsyncSession, scope: _Scope) -> BenchStrength:
+@dataclass(frozen=True)
+class _Nominated:
+    """`people` counted successors, each on `positions` critical slates in the whole organization and on
+    `in_scope` of them in scope, with `best` their best readiness on those (1 ready now, 2 in 1-2 years, 3
+    in 3-5 years; None when none is in scope)."""
+
+    positions: int
+    in_scope: int
+    best: int | None
+    people: int
+
+
+async def _nominations(session: AsyncSession, scope: _Scope) -> list[_Nominated]:
+    """The counted successors on critical slates, in a few groups: bench depth and promotion readiness."""
+    in_scope = scope.covers(Position.department)
+    rank = case((Successor.readiness == READY_NOW, 1), (Successor.readiness == ONE_TO_TWO, 2), else_=3)
+    per_person = (
+        select(
+            func.count().label("positions"),
+            func.sum(case((in_scope, 1), else_=0)).label("in_scope"),
+            func.min(case((in_scope, rank))).label("best"),
+        )
+        .select_from(Successor)
+        .join(Position, Position.id == Successor.position_id)
+        .join(Person, Person.id == Successor.person_id)
+        .where(Position.critical.is_(True), _counted_successor(scope))
+        .group_by(Successor.person_id)
+        .subquery()
+    )
+    p = per_person.c
+    rows = await session.execute(
+        select(p.positions, p.in_scope, p.best, func.count()).group_by(p.positions, p.in_scope, p.best)
+    )
+    return [
+        _Nominated(int(k), int(m), None if best is None else int(best), int(n))
+        for k, m, best, n in rows.all()
+    ]
+
+
+async def _bench(session: AsyncSession, scope: _Scope, nominations: list[_Nominated]) -> BenchStrength:
     in_scope = and_(Position.critical.is_(True), scope.covers(Position.department))
     slate = (
         select(Successor.id)
@@ -355,18 +396,8 @@ async def _bench(session: AsyncSession, scope: _Scope) -> BenchStrength:
         )
     ).one()
     positions, ready_covered, any_covered = int(row[0]), int(row[1]), int(row[2])
-    # k counts every critical position a person is on, m those in scope: their slates get m/k in all.
-    nominations = (
-        select(func.count(), func.sum(case((scope.covers(Position.department), 1), else_=0)))
-        .select_from(Successor)
-        .join(Position, Position.id == Successor.position_id)
-        .join(Person, Person.id == Successor.person_id)
-        .where(Position.critical.is_(True), _counted_successor(scope))
-        .group_by(Successor.person_id)
-    )
-    weight = sum(
-        (Fraction(int(m), int(k)) for k, m in (await session.execute(nominations)).all() if m), Fraction()
-    )
+    # A person on k critical positions, m of them in scope, weighs m/k on the slates in scope.
+    weight = sum((Fraction(n.in_scope * n.people, n.positions) for n in nominations), Fraction())
     depth = None
     if positions:
         depth = (Decimal(weight.numerator) / Decimal(weight.denominator) / positions).quantize(
@@ -445,17 +476,18 @@ def _requirements(scope: _Scope) -> Subquery:
 
 
 async def _skill_gaps(session: AsyncSession, scope: _Scope, baseline: date, as_of: date) -> SkillGapClosure:
-    dialect = session.get_bind().dialect.name
-    counts = _gaps_by_lookup if dialect == "sqlite" else _gaps_by_grouping
-    row = (await session.execute(counts(_requirements(scope), baseline, as_of, dialect))).one()
+    counts = _gaps_by_lookup if session.get_bind().dialect.name == "sqlite" else _gaps_by_snapshots
+    row = (await session.execute(counts(_requirements(scope), baseline, as_of))).one()
     gaps, closed, not_assessed = (int(value or 0) for value in row)
     return SkillGapClosure(baseline, as_of, gaps, closed, percent(closed, gaps), not_assessed)
 
 
 # Two ways to the same three counts (gaps at the baseline, of them closed by as_of, never assessed by the
-# baseline), each the fast one on its database for ~50,000 requirements and ~100,000 assessments: SQLite
-# has no hash join, so it looks the two levels up per requirement in the (person, competency, day) index;
-# PostgreSQL's per-row subplans are slow, so it groups every assessment once and hash-joins.
+# baseline), each the fast one on its database for ~50,000 requirements and ~100,000 assessments. Both read
+# levels from the covering (person, competency, day, id, level) index alone (PostgreSQL once vacuum has
+# marked the table's pages all-visible; until then it also visits the rows, ~1.5x slower). SQLite has no
+# hash join, so it looks the two levels up per requirement; PostgreSQL's per-row subplans are slow, so it
+# takes snapshots of everyone's levels in index order and joins them to the requirements once.
 
 
 def _gap_counts(then_level: Any, now_level: Any, expected: Any) -> Any:
@@ -467,7 +499,7 @@ def _gap_counts(then_level: Any, now_level: Any, expected: Any) -> Any:
     )
 
 
-def _gaps_by_lookup(pairs: Subquery, baseline: date, as_of: date, dialect: str) -> Any:
+def _gaps_by_lookup(pairs: Subquery, baseline: date, as_of: date) -> Any:
     """Per requirement, the newest assessment up to the baseline, then (only for a gap) up to as_of."""
     a = CompetencyAssessment
 
@@ -498,69 +530,71 @@ def _gaps_by_lookup(pairs: Subquery, baseline: date, as_of: date, dialect: str) 
     return select(*_gap_counts(now.c.level, now.c.now_level, now.c.expected_level))
 
 
-# An assessment's key orders it as "newest" does (day, then the row recorded last) and carries its level in
-# the low bits, so max(key) per requirement gives the newest level without a window or a sort.
-_ID_BITS, _LEVEL_BITS = 34, 6
-
-
-def _gaps_by_grouping(pairs: Subquery, baseline: date, as_of: date, dialect: str) -> Any:
-    """Every assessment up to as_of grouped once per (person, competency), joined to the requirements."""
+def _gaps_by_snapshots(pairs: Subquery, baseline: date, as_of: date) -> Any:
+    """Everyone's level at the baseline and newest since (DISTINCT ON, PostgreSQL), joined to the
+    requirements."""
     a = CompetencyAssessment
-    key = (
-        (_day_number(a.assessed_on, dialect) * 2 ** (_ID_BITS + _LEVEL_BITS))
-        + a.id * 2**_LEVEL_BITS
-        + a.level
-    )
-    newest = (
+    # The days are written into the statement: as parameters, the generic plan that a prepared statement
+    # gets after five runs guesses a few hundred assessments between them, and sorts them all.
+    then_day, now_day = (literal(day, Date, literal_execute=True) for day in (baseline, as_of))
+    then = _newest_levels(a.assessed_on <= then_day)
+    since = _newest_levels(and_(a.assessed_on > then_day, a.assessed_on <= now_day))
+    # The level at as_of is the newest since the baseline, else the one at the baseline: each assessment is
+    # read once. Both come in index order, so they pair up in a merge join; the requirements meet them in
+    # one hash join.
+    levels = (
         select(
-            a.person_id,
-            a.competency_id,
-            func.max(case((a.assessed_on <= baseline, key))).label("then_key"),
-            func.max(key).label("now_key"),
+            then.c.person_id,
+            then.c.competency_id,
+            then.c.level.label("then_level"),
+            func.coalesce(since.c.level, then.c.level).label("now_level"),
         )
-        .where(a.assessed_on <= as_of)
-        .group_by(a.person_id, a.competency_id)
+        .outerjoin(
+            since, and_(since.c.person_id == then.c.person_id, since.c.competency_id == then.c.competency_id)
+        )
         .subquery()
     )
-    x, n = pairs.c, newest.c
-    levels = 2**_LEVEL_BITS
-    return select(*_gap_counts(n.then_key % levels, n.now_key % levels, x.expected_level)).select_from(
-        pairs.outerjoin(newest, and_(n.person_id == x.person_id, n.competency_id == x.competency_id))
+    x, n = pairs.c, levels.c
+    return select(*_gap_counts(n.then_level, n.now_level, x.expected_level)).select_from(
+        pairs.outerjoin(levels, and_(n.person_id == x.person_id, n.competency_id == x.competency_id))
     )
 
 
-def _day_number(column: Any, dialect: str) -> Any:
-    """Days since 1 January 2000, as a whole number."""
-    if dialect == "sqlite":
-        return cast(func.julianday(column) - 2451544.5, BigInteger)
-    return cast(column - literal(date(2000, 1, 1)), BigInteger)
-
-
-async def _readiness(session: AsyncSession, scope: _Scope) -> PromotionReadiness:
-    rank = case((Successor.readiness == READY_NOW, 1), (Successor.readiness == ONE_TO_TWO, 2), else_=3)
-    best = (
-        select(Successor.person_id, func.min(rank).label("best"))
-        .join(Position, Position.id == Successor.position_id)
-        .join(Person, Person.id == Successor.person_id)
-        .where(Position.critical.is_(True), scope.covers(Position.department), _counted_successor(scope))
-        .group_by(Successor.person_id)
+def _newest_levels(when: ColumnElement[bool]) -> Subquery:
+    """(person, competency, level) of the newest of each one's assessments that meet `when` (PostgreSQL)."""
+    a = CompetencyAssessment
+    # Every key descending: a backward index-only scan gives this order, so DISTINCT ON needs no sort (with
+    # ascending person and competency it would sort all the assessments).
+    return (
+        select(a.person_id, a.competency_id, a.level)
+        .where(when)
+        .ext(distinct_on(a.person_id, a.competency_id))
+        .order_by(a.person_id.desc(), a.competency_id.desc(), a.assessed_on.desc(), a.id.desc())
         .subquery()
     )
-    found = dict((await session.execute(select(best.c.best, func.count()).group_by(best.c.best))).all())
+
+
+def _readiness(nominations: list[_Nominated]) -> PromotionReadiness:
+    found: dict[int, int] = {}
+    for n in nominations:
+        if n.best is not None:
+            found[n.best] = found.get(n.best, 0) + n.people
     return PromotionReadiness(
-        ready_now=int(found.get(1, 0)),
-        one_to_two_years=int(found.get(2, 0)),
-        three_to_five_years=int(found.get(3, 0)),
+        ready_now=found.get(1, 0), one_to_two_years=found.get(2, 0), three_to_five_years=found.get(3, 0)
     )
 
 
 def _latest_entry(*, finalized_only: bool) -> ColumnElement[bool]:
     """The entry is its person's in the most recent talent review they are in (finalized ones only, when
     asked): placements.latest_entries' rule, as a condition on TalentReviewEntry."""
-    newer = aliased(TalentReviewEntry)
+    newer, any_entry = aliased(TalentReviewEntry), aliased(TalentReviewEntry)
+    oldest = select(func.min(any_entry.talent_review_id)).correlate(None).scalar_subquery()
     later = exists().where(
         newer.person_id == TalentReviewEntry.person_id,
         newer.talent_review_id > TalentReviewEntry.talent_review_id,
+        # Implied by the line above, but it lets PostgreSQL drop the oldest review's entries before hashing
+        # the newer ones for the anti-join: all of them while there is a single review.
+        newer.talent_review_id > oldest,
     )
     if finalized_only:
         review = aliased(TalentReview)

@@ -1044,7 +1044,16 @@ class CompetencyAssessment(Base):
         CheckConstraint("source IN ('review', 'manager')", name="source"),
         # One assessment per competency per released review, however often release is replayed.
         UniqueConstraint("review_participant_id", "competency_id", name="uq_competency_assessments_review"),
-        Index("ix_competency_assessments_person_competency", "person_id", "competency_id", "assessed_on"),
+        # In the order "newest" means (day, then the row recorded last) and covering the level: a person's
+        # level on a competency as of a day is read from the index alone (skill-gap closure).
+        Index(
+            "ix_competency_assessments_person_competency",
+            "person_id",
+            "competency_id",
+            "assessed_on",
+            "id",
+            "level",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -404,7 +404,7 @@ def upgrade() -> None:
     with op.batch_alter_table("competency_assessments", schema=None) as batch_op:
         batch_op.create_index(
             "ix_competency_assessments_person_competency",
-            ["person_id", "competency_id", "assessed_on"],
+            ["person_id", "competency_id", "assessed_on", "id", "level"],
             unique=False,
         )
 
