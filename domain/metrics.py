@@ -124,11 +124,13 @@ _DEPTH = Decimal("0.01")
 
 
 async def bench_strength(
-    session: AsyncSession, *, actor: Actor, department: str | None = None
+    session: AsyncSession, *, actor: Actor, department: str | None = None, audit: bool = True
 ) -> BenchStrength:
-    """Ready-now and any-readiness coverage of the critical positions in scope, and depth (1/k rule)."""
+    """Ready-now and any-readiness coverage of the critical positions in scope, and depth (1/k rule).
+    `audit=False` when the caller shows it inside a view it audits itself (the succession board)."""
     scope = _scope(actor, department)
-    await _audit(session, actor, scope, "bench_strength")
+    if audit:
+        await _audit(session, actor, scope, "bench_strength")
     return await _bench(session, scope, await _nominations(session, scope))
 
 

@@ -298,7 +298,8 @@ async def succession_board(
         .where(Position.critical.is_(True), scope_clause(actor), Position.department.is_not(None))
         .distinct()
     )
-    bench = await metrics.bench_strength(session, actor=actor, department=department)
+    # The board's own audit row records this view, figures included.
+    bench = await metrics.bench_strength(session, actor=actor, department=department, audit=False)
     await audit(
         session,
         actor,

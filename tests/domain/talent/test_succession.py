@@ -510,6 +510,7 @@ async def test_the_board_shows_each_critical_position_with_its_slate_flags_and_f
         Decimal("37.5"),
         Decimal("0.50"),
     )
+    assert await world.audits("talent.metrics.view") == [], "the board's own row records its figures"
     assert bench == await metrics.bench_strength(world.session, actor=world.megan)
 
     [audit] = await world.audits("talent.succession.view")
