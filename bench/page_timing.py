@@ -7,6 +7,7 @@ statements each request ran are counted too. Used by bench/goal_pages.py and ben
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import statistics
@@ -55,10 +56,25 @@ async def analyze(engine: AsyncEngine) -> None:
     """On PostgreSQL, do now what autovacuum does within a minute of a bulk load: planner statistics, and
     the visibility map without which index-only scans still visit every row; so the plans and reads are
     the ones a running server gets."""
-    if engine.dialect.name == "postgresql":
-        async with engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        # Right after a bulk load, a first VACUUM sets the rows' hint bits but leaves the visibility map
+        # empty (seen here every time); a later pass marks the pages all-visible. Repeat until it has.
+        for _attempt in range(_VACUUM_PASSES):
             await autocommit.execute(text("VACUUM ANALYZE"))
+            if not await autocommit.scalar(_NOT_ALL_VISIBLE):
+                return
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"VACUUM left pages not all-visible after {_VACUUM_PASSES} passes")
+
+
+_VACUUM_PASSES = 10
+_NOT_ALL_VISIBLE = text(
+    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relallvisible < c.relpages"
+)
 
 
 def count_statements(engine: AsyncEngine) -> list[int]:
