@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 READ_ONLY_OPTION = "trellis_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
+# A read that may take tens of milliseconds (an aggregate over the whole organization): on SQLite it keeps
+# to the connection's thread, so the event loop goes on serving and such reads can run side by side.
+OFF_LOOP_OPTION = "trellis_off_loop"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -61,10 +64,11 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine
         # the lock up front turns "read, then fail to upgrade" (SQLITE_BUSY, no retry) into a short wait.
         # Readers (READ_ONLY) open no transaction: they take no lock, never queue behind a writer, and
         # save two round trips to SQLite's thread; their calls also run inline (_InlineReadsConnection).
-        read_only = bool(connection.get_execution_options().get(READ_ONLY_OPTION))
+        options = connection.get_execution_options()
+        read_only = bool(options.get(READ_ONLY_OPTION))
         driver = connection.connection.driver_connection
         if isinstance(driver, _InlineReadsConnection):
-            driver.inline = read_only
+            driver.inline = read_only and not options.get(OFF_LOOP_OPTION)
         if not read_only:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -108,12 +112,14 @@ def write_lock(bind: Any) -> asyncio.Lock | None:
     return _write_locks.setdefault(bind.sync_engine, asyncio.Lock())
 
 
-def read_only_options(bind: Any) -> dict[str, Any]:
-    """Execution options for a session that only reads: no transaction to begin or roll back."""
+def read_only_options(bind: Any, *, off_loop: bool = False) -> dict[str, Any]:
+    """Execution options for a session that only reads: no transaction to begin or roll back (and, with
+    off_loop, its SQLite calls kept off the event loop)."""
+    options = {**READ_ONLY, OFF_LOOP_OPTION: True} if off_loop else READ_ONLY
     if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
         # asyncpg's autocommit is a client-side flag: no BEGIN/ROLLBACK round trips for a lookup.
-        return {**READ_ONLY, "isolation_level": "AUTOCOMMIT"}
-    return READ_ONLY
+        return {**options, "isolation_level": "AUTOCOMMIT"}
+    return options
 
 
 def is_postgres(engine_or_session: Any) -> bool:

@@ -25,10 +25,15 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
 
 
 @asynccontextmanager
-async def read_only(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for lookups: it runs without a transaction, so it must not write."""
+async def read_only(
+    sessions: async_sessionmaker[AsyncSession], *, off_loop: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """A session for lookups: it runs without a transaction, so it must not write. `off_loop` for a long
+    read (an aggregate over the organization): on SQLite it then runs on the connection's thread rather
+    than on the event loop, side by side with other work."""
     async with sessions() as session:
-        await session.connection(execution_options=read_only_options(sessions.kw.get("bind")))
+        options = read_only_options(sessions.kw.get("bind"), off_loop=off_loop)
+        await session.connection(execution_options=options)
         try:
             yield session
         finally:

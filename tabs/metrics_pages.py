@@ -23,7 +23,7 @@ from domain import metrics
 from domain.access import may_view_talent_pages
 from domain.errors import Forbidden, Invalid
 from domain.metrics_views import FillRate, HeatMap, Period, PromotionReadiness, TalentMetrics
-from storage.uow import unit_of_work
+from storage.uow import read_only, unit_of_work
 from tabs.navigation import HOME, TALENT_METRICS
 from tabs.runtime import TABS, TabsRuntime, page_visitor
 from tabs.visitors import Visitor
@@ -54,9 +54,11 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
     if choice.problems:
         return _render(request, rt, visitor, choice, None, status=400)
     try:
-        async with unit_of_work(rt.sessions) as db:
+        # Two connections: skill-gap closure is counted on the second while the rest is on the first.
+        async with unit_of_work(rt.sessions) as db, read_only(rt.sessions, off_loop=True) as side:
             view = await metrics.talent_metrics(
                 db,
+                side=side,
                 actor=visitor.actor,
                 as_of=choice.today,
                 fill_start=choice.start,
