@@ -30,6 +30,7 @@ from tabs.metrics_pages import mount_metrics
 from tabs.navigation import HOME, safe_next, signin_url
 from tabs.pages import Pages
 from tabs.people import ADMIN_HINT, CONSENT_MESSAGE, BadQuery, PeopleDirectory, search_local, search_text
+from tabs.pools_pages import mount_pools
 from tabs.review_pages import mount_reviews
 from tabs.runtime import (
     TABS,
@@ -129,6 +130,7 @@ def mount(
     mount_talent_reviews(app)
     mount_development(app)
     mount_succession(app)
+    mount_pools(app)
     mount_competencies(app)
     mount_metrics(app)
     mount_insights(app)

@@ -105,11 +105,11 @@ class SlateForm:
     @classmethod
     def posted(cls, form: Mapping[str, object]) -> SlateForm:
         return cls(
-            person=_text(form, "person"),
-            readiness=_text(form, "readiness"),
-            months_to_ready=_text(form, "months_to_ready"),
-            notes=_text(form, "notes"),
-            emergency=_text(form, "emergency") == "1",
+            person=form_text(form, "person"),
+            readiness=form_text(form, "readiness"),
+            months_to_ready=form_text(form, "months_to_ready"),
+            notes=form_text(form, "notes"),
+            emergency=form_text(form, "emergency") == "1",
         )
 
     def months(self) -> int | None:
@@ -132,7 +132,9 @@ class FillForm:
     @classmethod
     def posted(cls, form: Mapping[str, object]) -> FillForm:
         return cls(
-            person=_text(form, "person"), filled_on=_text(form, "filled_on"), source=_text(form, "source")
+            person=form_text(form, "person"),
+            filled_on=form_text(form, "filled_on"),
+            source=form_text(form, "source"),
         )
 
     def day(self) -> date:
@@ -144,7 +146,8 @@ class FillForm:
             ) from None
 
 
-def _text(form: Mapping[str, object], name: str) -> str:
+def form_text(form: Mapping[str, object], name: str) -> str:
+    """A posted field's text; empty when it is missing or not text (a file)."""
     value = form.get(name)
     return value if isinstance(value, str) else ""
 
@@ -156,13 +159,13 @@ async def board_page(request: web.Request) -> web.StreamResponse:
     """The board: figures, the department filter, the heat map and a card per critical position."""
     rt = request.app[TABS]
     visitor = await page_visitor(request, rt)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     department = (request.query.get("department") or "").strip()[:200] or None
     try:
         async with unit_of_work(rt.sessions) as db:
             board = await succession.succession_board(db, actor=visitor.actor, department=department)
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused) from None
+        raise refused_page(request, rt, visitor, refused) from None
     return rt.pages.render(
         request,
         "succession.html",
@@ -179,7 +182,7 @@ async def positions_page(request: web.Request) -> web.StreamResponse:
     """Every position the visitor plans for, to open one (and mark it critical)."""
     rt = request.app[TABS]
     visitor = await page_visitor(request, rt)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     department = (request.query.get("department") or "").strip()[:200] or None
     # Directory data only (titles, departments, incumbents): nothing to audit, nothing written.
     async with read_only(rt.sessions) as db:
@@ -200,7 +203,7 @@ async def position_page(request: web.Request) -> web.StreamResponse:
     """One position: its slate with edit forms, naming a successor, recording a fill."""
     rt = request.app[TABS]
     visitor = await page_visitor(request, rt)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     return await _render_position(request, rt, visitor)
 
 
@@ -211,7 +214,7 @@ async def nominate(request: web.Request) -> web.StreamResponse:
     """Name a successor: the person typed or picked, readiness, months, notes, emergency."""
     position_id, back = _position_of(request)
     rt, visitor, form = await posted_form(request, back)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     entered = SlateForm.posted(form)
     try:
         months = entered.months()
@@ -232,7 +235,7 @@ async def nominate(request: web.Request) -> web.StreamResponse:
         problem = Problem.of("nominate", invalid)
         return await _render_position(request, rt, visitor, status=400, problem=problem, slate=entered)
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused, retry_url=back) from None
+        raise refused_page(request, rt, visitor, refused, retry_url=back) from None
     raise _saved(request, back, "nominated", "slate")
 
 
@@ -241,7 +244,7 @@ async def update(request: web.Request) -> web.StreamResponse:
     position_id, back = _position_of(request)
     person_id = form_int(request.match_info.get("person_id"))
     rt, visitor, form = await posted_form(request, back)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     entered = SlateForm.posted(form)
     key = f"s{person_id}"
     try:
@@ -264,7 +267,7 @@ async def update(request: web.Request) -> web.StreamResponse:
         problem = Problem.of(key, invalid)
         return await _render_position(request, rt, visitor, status=400, problem=problem, slate=entered)
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused, retry_url=back) from None
+        raise refused_page(request, rt, visitor, refused, retry_url=back) from None
     raise _saved(request, back, "updated", f"successor-{person_id}")
 
 
@@ -282,15 +285,15 @@ async def critical(request: web.Request) -> web.StreamResponse:
     """Mark the position critical, or no longer critical (its slate is kept)."""
     position_id, back = _position_of(request)
     rt, visitor, form = await posted_form(request, back)
-    _talent_only(request, rt, visitor)
-    wanted = _text(form, "critical") == "1"
+    talent_only(request, rt, visitor)
+    wanted = form_text(form, "critical") == "1"
     try:
         async with unit_of_work(rt.sessions) as db:
             await succession.set_critical(
                 db, actor=visitor.actor, position_id=position_id, critical=wanted, now=rt.clock()
             )
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused, retry_url=back) from None
+        raise refused_page(request, rt, visitor, refused, retry_url=back) from None
     raise _saved(request, back, "critical" if wanted else "not-critical", "critical")
 
 
@@ -298,7 +301,7 @@ async def fill(request: web.Request) -> web.StreamResponse:
     """Record how the position was filled: who, when, internal or external."""
     position_id, back = _position_of(request)
     rt, visitor, form = await posted_form(request, back)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     entered = FillForm.posted(form)
     try:
         async with unit_of_work(rt.sessions) as db:
@@ -316,7 +319,7 @@ async def fill(request: web.Request) -> web.StreamResponse:
         problem = Problem.of("fill", invalid)
         return await _render_position(request, rt, visitor, status=400, problem=problem, filled=entered)
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused, retry_url=back) from None
+        raise refused_page(request, rt, visitor, refused, retry_url=back) from None
     raise _saved(request, back, "filled", "fills")
 
 
@@ -326,7 +329,7 @@ async def _successor_action(
     position_id, back = _position_of(request)
     person_id = form_int(request.match_info.get("person_id"))
     rt, visitor, _form = await posted_form(request, back)
-    _talent_only(request, rt, visitor)
+    talent_only(request, rt, visitor)
     try:
         if person_id is None:
             raise NotFound(succession.NO_PERSON)
@@ -335,7 +338,7 @@ async def _successor_action(
                 db, actor=visitor.actor, position_id=position_id, person_id=person_id, now=rt.clock()
             )
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused, retry_url=back) from None
+        raise refused_page(request, rt, visitor, refused, retry_url=back) from None
     raise _saved(request, back, saved, "slate")
 
 
@@ -357,7 +360,7 @@ async def _render_position(
         async with unit_of_work(rt.sessions) as db:
             view = await succession.position_slate(db, actor=visitor.actor, position_id=position_id)
     except (Forbidden, NotFound) as refused:
-        raise _refused(request, rt, visitor, refused) from None
+        raise refused_page(request, rt, visitor, refused) from None
     saved = SAVED.get(request.query.get("saved", ""))
     return rt.pages.render(
         request,
@@ -388,7 +391,7 @@ def _saved(request: web.Request, back: str, what: str, anchor: str) -> web.HTTPE
     return web.HTTPSeeOther(f"{back}?saved={what}{theme_query(request)}#{anchor}")
 
 
-def _talent_only(request: web.Request, rt: TabsRuntime, visitor: Visitor) -> None:
+def talent_only(request: web.Request, rt: TabsRuntime, visitor: Visitor) -> None:
     """Refuse everyone but HR and talent reviewers in the page's words (the services would too)."""
     if not may_view_talent_pages(visitor.actor):
         raise rt.pages.error(
@@ -402,7 +405,7 @@ def _talent_only(request: web.Request, rt: TabsRuntime, visitor: Visitor) -> Non
         )
 
 
-def _refused(
+def refused_page(
     request: web.Request,
     rt: TabsRuntime,
     visitor: Visitor,
@@ -410,6 +413,7 @@ def _refused(
     *,
     retry_url: str = SUCCESSION,
 ) -> web.HTTPException:
+    """The refusal page for a Forbidden (403) or NotFound (404) from the succession services."""
     forbidden = isinstance(refused, Forbidden)
     return rt.pages.error(
         request,
@@ -505,5 +509,6 @@ UI = SimpleNamespace(
     notes_max=NOTES_MAX,
     hire_window=EXTERNAL_HIRE_WINDOW_DAYS,
     positions=POSITIONS,
+    pools=f"{SUCCESSION}/pools",
     board=SUCCESSION,
 )

@@ -1,7 +1,8 @@
 """The Succession tab in real Chromium: the board renders as a picture (figures, heat map, cards) with no
 CSP violation and no console error in the default, dark and high-contrast themes, meets WCAG contrast,
 reflows down to 320 px and 200 % zoom; the people picker suggests colleagues and a successor is named
-through it; notes with markup show as text and never run. A screenshot of the board is kept in
+through it; notes with markup show as text and never run; a talent pool is started and filled through its
+forms, cleanly and with enough contrast. A screenshot of the board is kept in
 test-artifacts/succession-board.png.
 
 The positions are the world of test_succession_pages.py.
@@ -107,7 +108,7 @@ async def test_the_board_renders_cleanly_and_meets_contrast_in_every_theme(
 async def test_the_succession_pages_reflow_without_horizontal_scroll(
     browser: Browser, succession_world: SuccessionWorld
 ) -> None:
-    paths = [BOARD, f"{BOARD}/{succession_world.positions['vp_eng']}", f"{BOARD}/positions"]
+    paths = [BOARD, f"{BOARD}/{succession_world.positions['vp_eng']}", f"{BOARD}/positions", f"{BOARD}/pools"]
     sizes = [(w, 1) for w in WIDTHS] + [(w // 2, 2) for w in WIDTHS[:2]]
     for width, scale in sizes:
         watched = await _megan(
@@ -167,6 +168,42 @@ async def test_naming_a_successor_with_the_people_picker(
         await expect(page.locator("#slate .sc-notes").filter(has_text="platform team")).to_have_count(1)
         await page.wait_for_timeout(200)
         assert dialogs == []
+        await watched.assert_clean()
+    finally:
+        await watched.context.close()
+
+
+async def test_starting_a_talent_pool_and_adding_someone_with_the_picker(
+    browser: Browser, succession_world: SuccessionWorld
+) -> None:
+    watched = await _megan(browser, succession_world, color_scheme="dark")
+    page = watched.page
+    try:
+        await page.goto(f"{succession_world.base_url}{BOARD}?theme=dark")
+        await page.get_by_role("link", name="Talent pools").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Talent pools")
+        await page.get_by_label("Name").fill("Future platform leads")
+        await page.get_by_label("What it is for").fill("<i>Grow</i> platform leads")
+        await page.get_by_role("button", name="Start the pool").click()
+        await expect(page.get_by_role("status")).to_have_text("Saved: the talent pool is started.")
+        assert "theme=dark" in page.url
+
+        pool = page.locator("section.sc-section").filter(
+            has=page.get_by_role("heading", name="Future platform leads")
+        )
+        await expect(pool.locator(".sc-notes")).to_have_text("<i>Grow</i> platform leads")
+        person = pool.get_by_label("Add someone")
+        await person.press_sequentially("Isaiah", delay=20)
+        suggestion = pool.locator("datalist option")
+        await expect(suggestion).to_have_count(1)
+        await person.fill(await suggestion.first.get_attribute("value") or "")
+        await pool.get_by_role("button", name="Add to the pool").click()
+        await expect(page.get_by_role("status")).to_have_text("Saved: they are in the pool.")
+        await expect(pool.locator(".sc-pool__member")).to_contain_text(["Isaiah Langer"])
+
+        ratios = await page.evaluate(CONTRAST_PROBE, SUCCESSION_TEXT)
+        low = [r for r in ratios if r[1] < 4.5]
+        assert low == [], low
         await watched.assert_clean()
     finally:
         await watched.context.close()
