@@ -67,6 +67,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, audit, may_view_talent_pages, require
 from domain.performance.review_records import cycle_row
+from domain.performance.review_results import latest_final_scores
 from domain.signal_views import Evidence, EvidenceKind, SignalKind, Suggestion
 from storage.models import (
     CheckIn,
@@ -417,30 +418,8 @@ async def _latest_released(session: AsyncSession, person_ids: Collection[int] | 
     """Each person's final score in their latest released (or closed) cycle, by period end then id."""
     found: dict[int, _Released] = {}
     for ids in _chunks(person_ids):
-        ranked = (
-            select(
-                ReviewParticipant.id,
-                ReviewParticipant.person_id,
-                ReviewParticipant.cycle_id,
-                ReviewParticipant.final_score,
-                func.row_number()
-                .over(
-                    partition_by=ReviewParticipant.person_id,
-                    order_by=(ReviewCycle.period_end.desc(), ReviewCycle.id.desc()),
-                )
-                .label("rank"),
-            )
-            .join(ReviewCycle, ReviewCycle.id == ReviewParticipant.cycle_id)
-            .where(ReviewCycle.phase.in_(RELEASED), ReviewParticipant.final_score.is_not(None))
-        )
-        if ids is not None:
-            ranked = ranked.where(ReviewParticipant.person_id.in_(ids))
-        sub = ranked.subquery()
-        rows = await session.execute(
-            select(sub.c.id, sub.c.person_id, sub.c.cycle_id, sub.c.final_score).where(sub.c.rank == 1)
-        )
-        for participant_id, pid, cycle_id, score in rows:
-            found[pid] = _Released(participant_id, cycle_id, float(score))
+        scores = await latest_final_scores(session, cycles=ReviewCycle.phase.in_(RELEASED), person_ids=ids)
+        found.update({pid: _Released(s.participant_id, s.cycle_id, s.score) for pid, s in scores.items()})
     return found
 
 

@@ -121,6 +121,7 @@ from domain.access import (
 from domain.competencies import current_role_profiles, readiness
 from domain.competency_views import GapLine
 from domain.performance.feedback_views import FeedbackVisibility
+from domain.performance.review_results import latest_final_scores
 from domain.signal_views import Evidence, EvidenceKind, SignalKind, Suggestion
 from domain.talent.placements import latest_entries
 from storage.models import (
@@ -487,32 +488,10 @@ async def _latest_reviews(
     if not cycles:
         return {}
     found: dict[int, _Review] = {}
+    reviewed = ReviewCycle.id.in_(sorted(cycles))
     for chunk in _chunks(person_ids):
-        ranked = (
-            select(
-                ReviewParticipant.id,
-                ReviewParticipant.person_id,
-                ReviewParticipant.cycle_id,
-                ReviewParticipant.final_score,
-                ReviewParticipant.department,
-                func.row_number()
-                .over(
-                    partition_by=ReviewParticipant.person_id,
-                    order_by=(ReviewCycle.period_end.desc(), ReviewCycle.id.desc()),
-                )
-                .label("rank"),
-            )
-            .join(ReviewCycle, ReviewCycle.id == ReviewParticipant.cycle_id)
-            .where(
-                ReviewParticipant.person_id.in_(chunk),
-                ReviewParticipant.cycle_id.in_(sorted(cycles)),
-                ReviewParticipant.final_score.is_not(None),
-            )
-            .subquery()
-        )
-        for row in (await session.execute(select(ranked).where(ranked.c.rank == 1))).all():
-            cycle = cycles[row.cycle_id]
-            found[row.person_id] = _review(row.id, cycle, row.final_score, row.department)
+        for pid, s in (await latest_final_scores(session, cycles=reviewed, person_ids=chunk)).items():
+            found[pid] = _review(s.participant_id, cycles[s.cycle_id], s.score, s.department)
     return found
 
 

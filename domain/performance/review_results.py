@@ -10,11 +10,11 @@ wrote them is HR's alone to read, and each such read writes an audit entry (revi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import (
@@ -58,6 +58,54 @@ from domain.text import optional_text
 from storage.models import Review, ReviewCalibration, ReviewCycle, ReviewParticipant
 
 RELEASED_PHASES = frozenset({Phase.RELEASED, Phase.CLOSED})
+
+
+@dataclass(frozen=True)
+class FinalScore:
+    """A participant's final score, with the department they were reviewed in."""
+
+    participant_id: int
+    person_id: int
+    cycle_id: int
+    score: float
+    department: str | None
+
+
+async def latest_final_scores(
+    session: AsyncSession, *, cycles: ColumnElement[bool], person_ids: Collection[int] | None = None
+) -> dict[int, FinalScore]:
+    """By person: their final score in the latest of the cycles meeting `cycles` (a condition on
+    ReviewCycle) that gave them one, by period end and then the newer cycle; everyone's, or only
+    person_ids' (an IN list: the caller keeps it to a size the database takes)."""
+    ranked = (
+        select(
+            ReviewParticipant.id,
+            ReviewParticipant.person_id,
+            ReviewParticipant.cycle_id,
+            ReviewParticipant.final_score,
+            ReviewParticipant.department,
+            func.row_number()
+            .over(
+                partition_by=ReviewParticipant.person_id,
+                order_by=(ReviewCycle.period_end.desc(), ReviewCycle.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(ReviewCycle, ReviewCycle.id == ReviewParticipant.cycle_id)
+        .where(cycles, ReviewParticipant.final_score.is_not(None))
+    )
+    if person_ids is not None:
+        ranked = ranked.where(ReviewParticipant.person_id.in_(sorted(person_ids)))
+    latest = ranked.subquery()
+    rows = await session.execute(
+        select(
+            latest.c.id, latest.c.person_id, latest.c.cycle_id, latest.c.final_score, latest.c.department
+        ).where(latest.c.rank == 1)
+    )
+    return {
+        pid: FinalScore(participant_id, pid, cycle_id, float(score), department)
+        for participant_id, pid, cycle_id, score, department in rows.all()
+    }
 
 
 async def review_result(
