@@ -1096,6 +1096,11 @@ class CareerStep(Base):
 # 1 (low) to 3 (high). Calibration moves people between boxes with a reason; finalizing locks it.
 
 
+def talent_review_name_key(name: str) -> str:
+    """What makes two talent review names the same: case and spacing aside."""
+    return " ".join(name.split()).casefold()[:200]
+
+
 class TalentReview(Base):
     """A talent-review session over a closed performance cycle."""
 
@@ -1103,10 +1108,15 @@ class TalentReview(Base):
     __table_args__ = (
         CheckConstraint("status IN ('rating', 'calibration', 'finalized')", name="status"),
         CheckConstraint("high_from > medium_from", name="thresholds_in_order"),
+        # One review of a name per cycle: a second submit of the open form, even racing, opens nothing.
+        UniqueConstraint("performance_cycle_id", "name_key", name="uq_talent_reviews_cycle_name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(
+        String(200), default=lambda ctx: talent_review_name_key(ctx.get_current_parameters()["name"])
+    )
     performance_cycle_id: Mapped[int] = mapped_column(
         ForeignKey("review_cycles.id", ondelete="RESTRICT"), index=True
     )

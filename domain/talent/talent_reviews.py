@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import (
@@ -75,6 +76,7 @@ from storage.models import (
     TalentReview,
     TalentReviewEntry,
     TalentReviewMove,
+    talent_review_name_key,
 )
 
 REVIEW_NOT_FOUND = "That talent review does not exist."
@@ -178,18 +180,16 @@ async def open_talent_review(
             f"({_number(high)} is not above {_number(medium)}).",
         )
     labels = _checked_labels(box_labels)
-    same = await session.scalar(
-        select(TalentReview)
-        .where(
-            TalentReview.performance_cycle_id == cycle.id,
-            func.lower(TalentReview.name) == title.lower(),
-        )
-        .limit(1)
+    same = select(TalentReview).where(
+        TalentReview.performance_cycle_id == cycle.id,
+        TalentReview.name_key == talent_review_name_key(title),
     )
-    if same is not None:
-        return replace(await _summary(session, actor, same), already_submitted=True)
+    earlier = await session.scalar(same)
+    if earlier is not None:
+        return replace(await _summary(session, actor, earlier), already_submitted=True)
     review = TalentReview(
         name=title,
+        name_key=talent_review_name_key(title),
         performance_cycle_id=cycle.id,
         status=TalentReviewStatus.RATING.value,
         medium_from=float(medium),
@@ -199,8 +199,16 @@ async def open_talent_review(
         created_by_id=actor.person_id,
         created_at=now,
     )
-    session.add(review)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(review)
+            await session.flush()
+    except IntegrityError:
+        # The same submit, racing this one, committed first (the unique key waited for it): that one it is.
+        raced = await session.scalar(same)
+        if raced is None:
+            raise
+        return replace(await _summary(session, actor, raced), already_submitted=True)
     participants = await session.execute(
         select(
             ReviewParticipant.person_id,
