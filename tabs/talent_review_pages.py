@@ -50,6 +50,8 @@ REVIEW = f"{TALENT_REVIEWS}/{{review_id}}"
 RATINGS = f"{REVIEW}/ratings"
 # Chips per cell on the 9-box: a cell of a 10,000-person review links to the rest ("Show all").
 CHIPS_PER_CELL = 12
+# One cell shown in full, a page at a time: 200 chips are about 200 kB of page, with their Move forms.
+EXPANDED_PER_PAGE = 200
 RATINGS_PER_PAGE = 50
 UNPLACED = "unplaced"
 STATUS_ACTIONS = {
@@ -258,7 +260,9 @@ class Back:
         return cls(department=department, cell=cell, page=max(page, 1))
 
     def query(self, **more: object) -> dict[str, object]:
-        return {"department": self.department, "cell": self.cell, **more}
+        """The filter, expanded cell and its page (page 1 goes without saying), and `more`."""
+        page = self.page if self.cell and self.page > 1 else None
+        return {"department": self.department, "cell": self.cell, "page": page, **more}
 
 
 def _review_id(request: web.Request) -> int | None:
@@ -444,6 +448,8 @@ async def _render_grid(
                 department=back.department,
                 per_cell=CHIPS_PER_CELL,
                 expand=back.cell if expanded is not None else None,
+                expand_from=(back.page - 1) * EXPANDED_PER_PAGE,
+                expand_limit=EXPANDED_PER_PAGE,
             )
             suggested = await _suggested(db, rt, visitor, view)
     except Forbidden:
@@ -453,8 +459,10 @@ async def _render_grid(
         raise web.HTTPFound(ratings) from None
     except NotFound as refused:
         raise _refused(request, rt, visitor, refused) from None
+    pages = 1
     if expanded is not None:
         view = _only(view, expanded)
+        pages = max(1, -(-_expanded_count(view, expanded) // EXPANDED_PER_PAGE))
     # A refusal goes next to the person's Move form, or above the 9-box when it has none on the page (not
     # movable any more, or no longer among the people listed).
     in_form = entered is not None and any(p.person_id == entered.person() and p.movable for p in view.people)
@@ -480,6 +488,8 @@ async def _render_grid(
         done=STATUS_ACTIONS.get(done),
         unplaced_key=UNPLACED,
         suggested=suggested,
+        pages=pages,
+        first_listed=(back.page - 1) * EXPANDED_PER_PAGE + 1,
     )
 
 
@@ -493,6 +503,13 @@ async def _suggested(
     return await insights.suggestions_by_person(
         db, actor=visitor.actor, today=rt.clock().date(), person_ids=[p.person_id for p in view.people]
     )
+
+
+def _expanded_count(view: NineBoxView, expanded: tuple[int, int] | str) -> int:
+    """How many people are in the expanded cell (or not placed)."""
+    if expanded == UNPLACED:
+        return view.unplaced_count
+    return next(c.count for c in view.cells if (c.performance, c.potential) == expanded)
 
 
 def _only(view: NineBoxView, expanded: tuple[int, int] | str) -> NineBoxView:

@@ -489,12 +489,15 @@ async def nine_box(
     department: str | None = None,
     per_cell: int | None = None,
     expand: str | None = None,
+    expand_from: int = 0,
+    expand_limit: int | None = None,
 ) -> NineBoxView:
     """The 9-box as far as the reader may see it: HR and talent reviewers (in their scope), and a
     manager's line once HR opened the review to managers; never the reader's own place. Only
     `department`'s people when given. With `per_cell`, each cell (and the unplaced) lists only its first
     people by name, except the cell `expand` names ("performance-potential", or "unplaced"), which lists
-    everyone; the counts always cover everyone. Audited."""
+    everyone by name from position `expand_from` on (`expand_limit` of them at most: a page); the counts
+    always cover everyone. Audited."""
     review = await _review_row(session, talent_review_id)
     cycle_name, scale = await _cycle_of(session, review)
     labels = _labels_of(review)
@@ -533,18 +536,20 @@ async def nine_box(
     # than the query.
     counts = [0] * 10
     listed: list[list[NineBoxPerson]] = [[] for _ in range(10)]
-    limits = [per_cell] * 10
-    if expand is not None:
-        keys = [f"{1 + i % 3}-{3 - i // 3}" for i in range(9)] + [UNPLACED]
-        if expand in keys:
-            limits[keys.index(expand)] = None
+    # The positions in each cell that are listed, [start, stop) (stop None: to the end).
+    windows: list[tuple[int, int | None]] = [(0, per_cell)] * 10
+    keys = [f"{1 + i % 3}-{3 - i // 3}" for i in range(9)] + [UNPLACED]
+    if expand in keys:
+        start = max(expand_from, 0)
+        windows[keys.index(expand)] = (start, None if expand_limit is None else start + expand_limit)
     high_potentials = 0
     for row in shown:
         performance, potential = row[_PERFORMANCE], row[_POTENTIAL]
         at = 9 if performance is None or potential is None else box_index(performance, potential)
+        position, (start, stop) = counts[at], windows[at]
         counts[at] += 1
         high_potentials += bool(row[_HIGH_POTENTIAL])
-        if limits[at] is None or len(listed[at]) < limits[at]:  # type: ignore[operator]
+        if start <= position and (stop is None or position < stop):
             listed[at].append(_chip(row, movable=row[_PERSON_ID] in movable))
     cells = tuple(
         NineBoxCell(

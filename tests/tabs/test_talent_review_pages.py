@@ -45,6 +45,7 @@ from storage.models import (
     TalentReviewMove,
 )
 from storage.uow import unit_of_work
+from tabs import talent_review_pages
 from tabs.settings import TabSettings
 from tests.support.reviews import MANAGER_AND_SELF
 
@@ -431,6 +432,35 @@ async def test_the_9_box_places_people_as_chips(talent_world: TalentWorld, signe
         AuditEntry.subject_id == review_id,
     )
     assert audited >= 1
+
+
+async def test_one_cell_in_full_is_paged(talent_world: TalentWorld, signed_in, monkeypatch) -> None:
+    monkeypatch.setattr(talent_review_pages, "EXPANDED_PER_PAGE", 2)
+    review_id = await new_review(talent_world, "Paged review", to="calibration")  # all five not placed
+    megan = await signed_in("hr")
+    page = f"/tabs/talent/reviews/{review_id}"
+    seen: list[str] = []
+    for number, shown in ((1, "1\u20132 by name"), (2, "3\u20134 by name"), (3, "5 by name")):
+        status, html = await get_page(megan, page, cell="unplaced", page=number)
+        assert status == 200
+        text = _text(html)
+        assert f"Showing everyone in “Not placed”, {shown}." in text
+        assert f"Page {number} of 3" in text
+        assert ("Previous" in text) == (number > 1) and ("Next" in text) == (number < 3)
+        unplaced = _section(html, "unplaced")
+        names = [
+            htmllib.unescape(n) for n in re.findall(r'<span class="nb-chip__name">([^<]*)</span>', unplaced)
+        ]
+        assert len(names) == (2 if number < 3 else 1)
+        assert "more" not in _text(unplaced), "no link to the cell it already shows"
+        # A move from a later page comes back to it.
+        assert ('<input type="hidden" name="page" value="2">' in unplaced) == (number == 2)
+        seen += names
+    assert sorted(seen) == sorted(["Adele Vance", "Isaiah Langer", "Alex Wilber", "Lee Leaving", XSS_NAME]), (
+        "each person on one page"
+    )
+    status, html = await get_page(megan, page, cell="unplaced", page=9)
+    assert status == 200 and "nobody on this page" in _text(html) and "Page 9 of 3" in _text(html)
 
 
 async def test_moving_a_chip_with_the_form_lands_it_in_the_cell_with_the_history_line(

@@ -804,3 +804,23 @@ async def test_the_reads_run_a_constant_number_of_queries(session, kit, cast, en
         assert len(statements) <= 5, statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", counted)
+
+
+async def test_a_cell_is_listed_a_page_at_a_time(session, kit, cast) -> None:
+    world = await closed_world(session, kit, cast)
+    review_id = await opened(session, cast, world)  # nobody rated yet: all five are not placed
+
+    async def unplaced(**kw) -> tuple[list[str], int]:
+        view = await tr.nine_box(session, actor=cast.megan, talent_review_id=review_id, **kw)
+        return [p.name for p in view.unplaced], view.unplaced_count
+
+    everyone, count = await unplaced()
+    assert count == 5 and len(everyone) == 5 and everyone == sorted(everyone, key=str.casefold)
+    assert await unplaced(per_cell=1) == (everyone[:1], 5)
+    window = {"per_cell": 1, "expand": "unplaced", "expand_limit": 2}
+    assert await unplaced(**window) == (everyone[:2], 5)
+    assert await unplaced(**window, expand_from=2) == (everyone[2:4], 5)
+    assert await unplaced(**window, expand_from=4) == (everyone[4:], 5)
+    assert await unplaced(**window, expand_from=10) == ([], 5)
+    assert await unplaced(per_cell=1, expand="unplaced") == (everyone, 5), "no limit: the whole cell"
+    assert await unplaced(per_cell=1, expand="9-9", expand_from=2) == (everyone[:1], 5), "not a cell"
