@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulk import batches
-from storage.demo import IC_TITLES, LEADER_TITLES, VP_TITLES
+from storage.demo import ENGINEERING, IC_TITLES, LEADER_TITLES, VP_TITLES
 from storage.models import (
     CareerStep,
     Competency,
@@ -38,6 +38,8 @@ from storage.models import (
     RoleProfile,
     RoleRequirement,
     Successor,
+    TalentPool,
+    TalentPoolMember,
     TalentReview,
     TalentReviewEntry,
 )
@@ -137,6 +139,67 @@ async def seed_talent(
         talent_review_entries=entries,
         development_actions=actions,
     )
+
+
+# The demo's talent pools: name, what it is for, who (from last year's finalized talent review), how many.
+POOLS = (
+    (
+        "Future leaders",
+        "High potentials from last year's talent review, being grown towards leadership roles.",
+        "high_potential",
+        12,
+    ),
+    (
+        "Emerging engineering managers",
+        "Strong engineers who want to lead people: mentoring, a first team to lead, the leadership course.",
+        "engineering",
+        8,
+    ),
+)
+
+
+async def seed_pools(session: AsyncSession, *, today: date, seed: int = 7) -> int:
+    """Two talent pools over the talent data seed_talent wrote (kept apart from it so the benchmarks'
+    organizations stay as they are); returns how many people were put in pools."""
+    rng = random.Random(seed)
+    rows = (
+        await session.execute(
+            select(
+                TalentReviewEntry.person_id, TalentReviewEntry.high_potential, TalentReviewEntry.performance
+            )
+            .join(TalentReview, TalentReview.id == TalentReviewEntry.talent_review_id)
+            .join(Person, Person.id == TalentReviewEntry.person_id)
+            .where(TalentReview.status == "finalized", Person.active.is_(True))
+            .order_by(TalentReviewEntry.person_id)
+        )
+    ).all()
+    engineering = set(
+        await session.scalars(
+            select(Person.id).where(
+                Person.department == ENGINEERING,
+                Person.job_title.in_([title for title, _ in IC_TITLES[ENGINEERING]]),
+            )
+        )
+    )
+    candidates = {
+        "high_potential": sorted({pid for pid, flagged, _ in rows if flagged}),
+        "engineering": sorted(
+            {pid for pid, _, performance in rows if performance == 3 and pid in engineering}
+        ),
+    }
+    added_at = datetime.combine(today - timedelta(days=30), time(10), tzinfo=UTC)
+    members = 0
+    for name, description, kind, size in POOLS:
+        pool = TalentPool(name=name, name_key=name.casefold(), description=description, created_at=added_at)
+        session.add(pool)
+        await session.flush()
+        chosen = rng.sample(candidates[kind], min(size, len(candidates[kind])))
+        session.add_all(
+            TalentPoolMember(pool_id=pool.id, person_id=pid, added_at=added_at) for pid in sorted(chosen)
+        )
+        members += len(chosen)
+    await session.flush()
+    return members
 
 
 async def _insert_competencies(session: AsyncSession) -> dict[str, int]:

@@ -174,7 +174,8 @@ async def _seed_demo(session: AsyncSession, *, people: int, seed: int, progress:
     goal_count = await demo_goals.seed_goals(session, today=today, seed=seed)
     await goals.rebuild_progress(session)
     talent = await demo_talent.seed_talent(session, today=today, seed=seed)
-    return f"{result}, {goal_count} goals, {talent}"
+    pooled = await demo_talent.seed_pools(session, today=today, seed=seed)
+    return f"{result}, {goal_count} goals, {talent}, {pooled} people in {len(demo_talent.POOLS)} talent pools"
 
 
 def _migrate(settings: config.Settings, _args: argparse.Namespace) -> int:

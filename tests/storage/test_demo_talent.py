@@ -17,6 +17,8 @@ from storage.models import (
     Position,
     RoleProfile,
     Successor,
+    TalentPool,
+    TalentPoolMember,
     TalentReview,
     TalentReviewEntry,
 )
@@ -67,3 +69,35 @@ async def test_demo_talent_data_is_coherent(session: AsyncSession) -> None:
     )
     assert unexpected == 0
     assert result.assessments > 0 and result.development_actions > 0
+
+
+async def test_demo_talent_pools_hold_people_from_last_years_talent_review(session: AsyncSession) -> None:
+    await demo.seed(session, people=400, seed=7)
+    await demo_talent.seed_talent(session, today=TODAY, seed=7)
+    members = await demo_talent.seed_pools(session, today=TODAY, seed=7)
+
+    pools = {
+        name: pool_id for pool_id, name in (await session.execute(select(TalentPool.id, TalentPool.name)))
+    }
+    assert set(pools) == {"Future leaders", "Emerging engineering managers"}
+    rows = (
+        await session.execute(
+            select(
+                TalentPoolMember.pool_id,
+                TalentReviewEntry.high_potential,
+                TalentReviewEntry.performance,
+                Person,
+            )
+            .join(TalentReviewEntry, TalentReviewEntry.person_id == TalentPoolMember.person_id)
+            .join(Person, Person.id == TalentPoolMember.person_id)
+        )
+    ).all()
+    assert len(rows) == members > 0
+    leaders = [r for r in rows if r[0] == pools["Future leaders"]]
+    engineers = [r for r in rows if r[0] == pools["Emerging engineering managers"]]
+    assert 0 < len(leaders) <= 12 and all(flagged for _, flagged, _, _ in leaders)
+    assert 0 < len(engineers) <= 8
+    assert all(
+        perf == 3 and p.department == "Engineering" and "Manager" not in p.job_title
+        for _, _, perf, p in engineers
+    )
