@@ -9,6 +9,7 @@ servers or a rerun send each manager one digest a month.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -54,11 +55,11 @@ async def schedule_insight_digests(
     clock: Clock,
     *,
     default_zone: ZoneInfo,
-    tabs_url: str | None = None,
+    plan_link: Callable[[int], str] | None = None,
 ) -> InsightDigestReport:
     """Plan (bulk reads), then queue the digests that may go now in one transaction, each under its
-    one-per-month outbox key. With `tabs_url` (the server's public base URL) each listed person gets a
-    button to their development plan."""
+    one-per-month outbox key. With `plan_link` (person id → where their development plan opens) each
+    listed person gets a button to it."""
     async with read_only(sessions) as session:
         now = clock()
         plan = await insights.digest_plan(session, now=now, default_zone=default_zone)
@@ -71,15 +72,10 @@ async def schedule_insight_digests(
     )
     if not plan.nudges:
         return report
-    base = tabs_url.rstrip("/") if tabs_url else None
     async with unit_of_work(sessions) as session:
         for nudge in plan.nudges:
             digest = nudge.digest
-            links = (
-                {i.person_id: f"{base}/tabs/development/{i.person_id}" for i in digest.items}
-                if base
-                else None
-            )
+            links = {i.person_id: plan_link(i.person_id) for i in digest.items} if plan_link else None
             try:
                 card = cards.digest_card(digest, plan_links=links)
             except (CardTooLarge, ValueError):

@@ -62,13 +62,15 @@ COMMANDS: tuple[BotCommand, ...] = (
 
 # Features append here as they ship; with the two reserved tabs below Teams allows 14 more.
 # Team goals is a link on these pages for managers, not a tab: most people have no team.
+# The My development tab's entityId: chat buttons deep-link to it (trellis.app.plan_link).
+DEVELOPMENT_TAB = "development"
 STATIC_TABS: tuple[StaticTab, ...] = (
     StaticTab("home", "Home", "/tabs/home"),
     StaticTab("goals", "My goals", "/tabs/goals"),
     StaticTab("alignment", "Alignment", "/tabs/alignment"),
     StaticTab("feedback", "Feedback", "/tabs/feedback"),
     StaticTab("reviews", "My reviews", "/tabs/reviews"),
-    StaticTab("development", "My development", "/tabs/development"),
+    StaticTab(DEVELOPMENT_TAB, "My development", "/tabs/development"),
     # Lands each person where talent work is theirs to do: HR and talent reviewers on the succession
     # board, managers on their talent-review ratings, everyone else on their development plan.
     StaticTab("talent", "Talent", "/tabs/talent"),

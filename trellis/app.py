@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -20,9 +22,11 @@ from directory.graph import GraphClient
 from directory.sync import sync_directory
 from directory.tokens import TokenSource
 from domain.clock import Clock, system_clock
+from manifest.build import DEVELOPMENT_TAB
 from storage import demo
 from storage.engine import READ_ONLY, create_engine, session_factory
 from tabs import routes as tab_routes
+from tabs.navigation import DEVELOPMENT
 from tabs.people import PeopleDirectory
 from tabs.security import security_headers
 from tabs.settings import TabSettings
@@ -69,7 +73,8 @@ def create_app(
         app.cleanup_ctx.append(_background(runtime.sender.run))
     if run_sender and settings.checkin_schedule_minutes > 0:
         minutes, zone = settings.checkin_schedule_minutes, settings.checkin_time_zone
-        app.cleanup_ctx.append(_background(lambda: _schedule_every(minutes, zone, sessions, clock)))
+        links = plan_link(settings)
+        app.cleanup_ctx.append(_background(lambda: _schedule_every(minutes, zone, sessions, clock, links)))
     if settings.directory.configured and settings.directory.sync_interval_minutes > 0:
         app.cleanup_ctx.append(_background(lambda: _sync_directory_every(settings, sessions, clock)))
     if own_engine:
@@ -98,6 +103,21 @@ def _home_deep_link(settings: Settings) -> str | None:
     if not settings.app_id:
         return None
     return f"https://teams.microsoft.com/l/entity/{settings.app_id}/home"
+
+
+def plan_link(settings: Settings) -> Callable[[int], str] | None:
+    """Where a chat button opens someone's development plan: a deep link to the My development tab whose
+    sub-page is the plan's path (tabs/static/trellis.js follows it). None without a Teams app id (local
+    development): Teams takes only https links on cards, and a browser outside Teams has no sign-in."""
+    if not settings.app_id:
+        return None
+    entity = f"https://teams.microsoft.com/l/entity/{settings.app_id}/{DEVELOPMENT_TAB}"
+
+    def deep_link(person_id: int) -> str:
+        context = json.dumps({"subEntityId": f"{DEVELOPMENT}/{person_id}"}, separators=(",", ":"))
+        return f"{entity}?context={quote(context, safe='')}"
+
+    return deep_link
 
 
 def _tab_settings(settings: Settings) -> TabSettings:
@@ -169,14 +189,18 @@ async def _sync_directory_every(
 
 
 async def _schedule_every(
-    minutes: int, zone: ZoneInfo, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    minutes: int,
+    zone: ZoneInfo,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    links: Callable[[int], str] | None,
 ) -> None:
     """Queue due check-ins and feedback request reminders (and expire requests) at start-up, then every
     CHECKIN_SCHEDULE_MINUTES; the outbox sender delivers them. Several servers may run this at once: each
     item is claimed once."""
     while True:
         try:
-            for report in await schedule_due(sessions, clock, default_zone=zone):
+            for report in await schedule_due(sessions, clock, default_zone=zone, plan_link=links):
                 if report:
                     log.info("%s", report)
         except asyncio.CancelledError:

@@ -34,7 +34,7 @@ from storage import demo, demo_goals, demo_planted, demo_talent, migrate
 from storage.engine import create_engine, session_factory
 from storage.uow import unit_of_work
 from trellis import config
-from trellis.app import create_app
+from trellis.app import create_app, plan_link
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -422,7 +422,8 @@ def _nudge(settings: config.Settings, args: argparse.Namespace) -> int:
     async def nudge() -> tuple[int, ...]:
         unreachable: tuple[int, ...] = ()
         async with _store(settings) as sessions, _bot_runtime(settings, sessions) as runtime:
-            for report in await schedule_due(sessions, system_clock, default_zone=zone):
+            links = plan_link(settings)
+            for report in await schedule_due(sessions, system_clock, default_zone=zone, plan_link=links):
                 print(report)
                 if isinstance(report, review_nudges.ReviewNudgeReport):
                     unreachable = report.no_chat

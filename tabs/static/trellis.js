@@ -5,6 +5,9 @@
   var THEMES = ["default", "dark", "contrast"];
   var TEAMS_TIMEOUT_MS = 1500;
   var SIGNIN_MARK = "trellis.signin-at";
+  var DEEP_LINK_MARK = "trellis.deep-link";
+  // A deep link's sub-page is one of our own pages (see trellis.app.plan_link), never another site.
+  var OWN_PAGE = /^\/tabs\/[a-z0-9_-]+(\/[a-z0-9_-]+)*$/;
 
   function applyTheme(name) {
     if (THEMES.indexOf(name) < 0) name = "default";
@@ -49,13 +52,33 @@
       if (!connected) return false;
       inTeams = true;
       sdk.app.getContext().then(
-        function (context) { applyTheme(fromTeams(context.app && context.app.theme)); },
+        function (context) {
+          applyTheme(fromTeams(context.app && context.app.theme));
+          followDeepLink(context.page && context.page.subPageId);
+        },
         function () { /* keep the current theme */ }
       );
       sdk.app.registerOnThemeChangeHandler(function (theme) { applyTheme(fromTeams(theme)); });
       if (sdk.app.notifySuccess) sdk.app.notifySuccess();
       return true;
     });
+  }
+
+  // A deep link opens a static tab with a sub-page (a chat button to someone's development plan): go to
+  // that page once. Teams keeps the sub-page in the context for the tab's life, so it is remembered as
+  // followed; otherwise coming back to the tab's own page would bounce there again.
+  function followDeepLink(subPage) {
+    try {
+      if (!subPage) {
+        window.sessionStorage.removeItem(DEEP_LINK_MARK);
+        return;
+      }
+      if (!OWN_PAGE.test(subPage) || window.sessionStorage.getItem(DEEP_LINK_MARK) === subPage) return;
+      window.sessionStorage.setItem(DEEP_LINK_MARK, subPage);
+    } catch (e) {
+      return; // without storage it could not tell a followed link from a new one
+    }
+    if (window.location.pathname !== subPage) window.location.assign(subPage);
   }
 
   if (THEMES.indexOf(requested) >= 0) applyTheme(requested);

@@ -10,8 +10,11 @@ once HR opens that review to managers. Alex is in Los Angeles: 18:00 UTC on Wedn
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +31,7 @@ from tests.support.clock import Clock
 from tests.support.delivery import delivered
 from tests.support.signal_world import SignalWorld
 from tests.support.teams import TeamsUser
-from trellis.app import create_app
+from trellis.app import create_app, plan_link
 
 pytestmark = pytest.mark.usefixtures("demo_org")
 
@@ -36,6 +39,9 @@ JUNE = datetime(2026, 6, 3, 18, 0, tzinfo=UTC)
 JULY = datetime(2026, 7, 1, 18, 0, tzinfo=UTC)  # Wednesday 1 July, 11:00 in Los Angeles
 CROSS_FUNCTIONAL = "is valued by peers for collaboration: a cross-functional opportunity"
 FLIGHT_RISK = "shows signs of a flight risk"
+
+
+TEAMS_APP_ID = "6d1c2b3a-0000-4000-8000-00000000a11d"
 
 
 @pytest.fixture
@@ -64,10 +70,10 @@ async def a_line_with_suggestions(sessions) -> int:
         return w.ids["talent review"]
 
 
-async def run_pass(sessions, clock: Clock) -> InsightDigestReport:
+async def run_pass(sessions, clock: Clock, links: Callable[[int], str] | None = None) -> InsightDigestReport:
     [report] = [
         r
-        for r in await schedule_due(sessions, clock, default_zone=ZoneInfo("UTC"))
+        for r in await schedule_due(sessions, clock, default_zone=ZoneInfo("UTC"), plan_link=links)
         if isinstance(r, InsightDigestReport)
     ]
     return report
@@ -89,13 +95,15 @@ async def test_each_manager_gets_one_digest_a_month_about_their_line(
     sessions,
     clock,
     connector,
+    settings,
 ) -> None:
     for user in (alex, lynne, adele, isaiah):
         await user.say("hi")  # their 1:1 chats with the bot
     review_id = await a_line_with_suggestions(sessions)
 
     mark = len(connector.requests)
-    report = await run_pass(sessions, clock)
+    in_teams = replace(settings, app_id=TEAMS_APP_ID)  # a server with a Teams app links to its tabs
+    report = await run_pass(sessions, clock, plan_link(in_teams))
     assert report.digests == 2, report  # Alex, and Lynne above him
     [card] = await delivered(trellis, connector, alex, mark)
     text = card.text()
@@ -104,7 +112,15 @@ async def test_each_manager_gets_one_digest_a_month_about_their_line(
     assert f"Adele Vance\n {CROSS_FUNCTIONAL}." in text
     assert "Cross-functional leadership · based on 2 feedback items" in text
     assert "Isaiah" not in text and "flight risk" not in text.lower(), "the talent review is not open to him"
-    assert card.actions() == []
+    # One button per person: My development in Teams, at their plan (the tab follows the sub-page).
+    [button] = card.actions()
+    assert (button["type"], button["title"]) == ("Action.OpenUrl", "Adele Vance's plan")
+    link = urlsplit(button["url"])
+    assert f"{link.scheme}://{link.netloc}{link.path}" == (
+        f"https://teams.microsoft.com/l/entity/{TEAMS_APP_ID}/development"
+    )
+    adele_id = await person_id(sessions, demo.ADELE.aad_object_id)
+    assert json.loads(parse_qs(link.query)["context"][0]) == {"subEntityId": f"/tabs/development/{adele_id}"}
     [lynnes] = await delivered(trellis, connector, lynne, mark)
     assert CROSS_FUNCTIONAL in lynnes.text()
     # Nothing about themselves, ever: neither Adele nor Isaiah gets anything.
@@ -133,3 +149,8 @@ async def test_each_manager_gets_one_digest_a_month_about_their_line(
     assert f"Isaiah Langer\n {FLIGHT_RISK}" in text
     assert "talent review entry" not in text, "the evidence counts leave talent data out"
     assert await delivered(trellis, connector, isaiah, mark) == []
+
+
+async def person_id(sessions, object_id: str) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(Person.id).where(Person.aad_object_id == object_id)))

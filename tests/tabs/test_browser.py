@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from sqlalchemy import select
 
+from storage.models import Person
 from tests.support.identity import IdentityProviderStandIn
 
-from .conftest import ALEX, REPO, ServeTabs
+from .conftest import ADELE, ALEX, REPO, ServeTabs
 
 pytestmark = pytest.mark.browser
 
@@ -255,7 +257,10 @@ window.microsoftTeams = (function () {
   return {
     app: {
       initialize: function () { return Promise.resolve(); },
-      getContext: function () { return Promise.resolve({ app: { theme: host.theme } }); },
+      getContext: function () {
+        var page = { id: "home", subPageId: host.subPageId };
+        return Promise.resolve({ app: { theme: host.theme }, page: page });
+      },
       registerOnThemeChangeHandler: function (handler) { host.onTheme = handler; },
       notifySuccess: function () {},
     },
@@ -274,9 +279,11 @@ window.microsoftTeams = (function () {
 """
 
 
-async def _in_teams(browser: Browser, token: str, *, theme: str = "dark", failures: int = 0) -> Watched:
+async def _in_teams(
+    browser: Browser, token: str, *, theme: str = "dark", failures: int = 0, sub_page: str = ""
+) -> Watched:
     watched = await _open(browser)
-    host = {"token": token, "theme": theme, "failures": failures, "calls": 0}
+    host = {"token": token, "theme": theme, "failures": failures, "calls": 0, "subPageId": sub_page}
     await watched.context.add_init_script(f"window.__teamsHost = {json.dumps(host)};")
     await watched.context.route(
         "**/tabs/static/vendor/teams-js.min.js",
@@ -352,5 +359,50 @@ async def test_outside_teams_without_dev_sign_in_the_page_says_where_to_go(
         )
         await expect(watched.page.locator("#sso-status")).to_be_hidden()
         await watched.assert_clean()
+    finally:
+        await watched.context.close()
+
+
+async def _person_id(db, object_id: str) -> int:
+    async with db() as session:
+        return int(await session.scalar(select(Person.id).where(Person.aad_object_id == object_id)))
+
+
+async def test_a_deep_link_opens_its_page_in_the_tab_once(
+    browser: Browser, serve_tabs: ServeTabs, idp: IdentityProviderStandIn, db
+) -> None:
+    """A chat button's deep link (trellis.app.plan_link) opens My development with Adele's plan as its
+    sub-page: the tab goes there, and My development stays itself when Alex comes back to it."""
+    base = await serve_tabs(dev_sign_in=False)
+    adele = await _person_id(db, ADELE)
+    watched = await _in_teams(browser, idp.mint(oid=ALEX), sub_page=f"/tabs/development/{adele}")
+    page = watched.page
+    try:
+        await page.goto(f"{base}/tabs/development")
+        await expect(page).to_have_url(f"{base}/tabs/development/{adele}", timeout=5000)
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Adele Vance's development plan")
+        await page.goto(f"{base}/tabs/development")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("My development plan")
+        await page.wait_for_timeout(500)
+        assert page.url == f"{base}/tabs/development", "no bounce back to the followed link"
+        await watched.assert_clean()
+    finally:
+        await watched.context.close()
+
+
+@pytest.mark.parametrize(
+    "sub_page", ["https://evil.example/tabs/home", "//evil.example/tabs", "/tabs/../api/x"]
+)
+async def test_a_deep_link_never_leaves_trellis_pages(
+    browser: Browser, serve_tabs: ServeTabs, idp: IdentityProviderStandIn, sub_page: str
+) -> None:
+    base = await serve_tabs(dev_sign_in=False)
+    watched = await _in_teams(browser, idp.mint(oid=ALEX), sub_page=sub_page)
+    page = watched.page
+    try:
+        await page.goto(f"{base}/tabs/development")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("My development plan", timeout=5000)
+        await page.wait_for_timeout(500)
+        assert page.url == f"{base}/tabs/development"
     finally:
         await watched.context.close()
