@@ -5,7 +5,6 @@
   var THEMES = ["default", "dark", "contrast"];
   var TEAMS_TIMEOUT_MS = 1500;
   var SIGNIN_MARK = "trellis.signin-at";
-  var DEEP_LINK_MARK = "trellis.deep-link";
   // A deep link's sub-page is one of our own pages (see trellis.app.plan_link), never another site.
   var OWN_PAGE = /^\/tabs\/[a-z0-9_-]+(\/[a-z0-9_-]+)*$/;
 
@@ -64,21 +63,14 @@
     });
   }
 
-  // A deep link opens a static tab with a sub-page (a chat button to someone's development plan): go to
-  // that page once. Teams keeps the sub-page in the context for the tab's life, so it is remembered as
-  // followed; otherwise coming back to the tab's own page would bounce there again.
+  // A deep link opens a static tab with a sub-page (a chat button to someone's development plan): when
+  // Teams loads the tab's page, go to the sub-page. Teams keeps the sub-page in the context for the tab's
+  // life, so a page reached by a link within Trellis stays where it is: its referrer is one of our pages
+  // (the Referrer-Policy of tabs/security.py sends same-origin referrers in full).
   function followDeepLink(subPage) {
-    try {
-      if (!subPage) {
-        window.sessionStorage.removeItem(DEEP_LINK_MARK);
-        return;
-      }
-      if (!OWN_PAGE.test(subPage) || window.sessionStorage.getItem(DEEP_LINK_MARK) === subPage) return;
-      window.sessionStorage.setItem(DEEP_LINK_MARK, subPage);
-    } catch (e) {
-      return; // without storage it could not tell a followed link from a new one
-    }
-    if (window.location.pathname !== subPage) window.location.assign(subPage);
+    if (!subPage || !OWN_PAGE.test(subPage) || window.location.pathname === subPage) return;
+    var within = document.referrer.indexOf(window.location.origin + "/") === 0;
+    if (!within) window.location.assign(subPage);
   }
 
   if (THEMES.indexOf(requested) >= 0) applyTheme(requested);

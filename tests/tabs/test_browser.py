@@ -372,7 +372,8 @@ async def test_a_deep_link_opens_its_page_in_the_tab_once(
     browser: Browser, serve_tabs: ServeTabs, idp: IdentityProviderStandIn, db
 ) -> None:
     """A chat button's deep link (trellis.app.plan_link) opens My development with Adele's plan as its
-    sub-page: the tab goes there, and My development stays itself when Alex comes back to it."""
+    sub-page: the tab goes there; My development stays itself when Alex comes back to it through the
+    nav; the tab opened by the link again goes there again."""
     base = await serve_tabs(dev_sign_in=False)
     adele = await _person_id(db, ADELE)
     watched = await _in_teams(browser, idp.mint(oid=ALEX), sub_page=f"/tabs/development/{adele}")
@@ -381,10 +382,12 @@ async def test_a_deep_link_opens_its_page_in_the_tab_once(
         await page.goto(f"{base}/tabs/development")
         await expect(page).to_have_url(f"{base}/tabs/development/{adele}", timeout=5000)
         await expect(page.get_by_role("heading", level=1)).to_have_text("Adele Vance's development plan")
-        await page.goto(f"{base}/tabs/development")
+        await page.get_by_role("navigation").get_by_role("link", name="My development").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("My development plan")
         await page.wait_for_timeout(500)
         assert page.url == f"{base}/tabs/development", "no bounce back to the followed link"
+        await page.goto(f"{base}/tabs/development")  # the button pressed again: Teams loads the tab anew
+        await expect(page).to_have_url(f"{base}/tabs/development/{adele}", timeout=5000)
         await watched.assert_clean()
     finally:
         await watched.context.close()
