@@ -14,9 +14,7 @@ Targets at 10,000 people: median < 150 ms for Alignment (collapsed beyond two le
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ from bench.page_timing import (
     Result,
     analyze,
     count_statements,
-    database_url,
+    measure_sizes,
     print_result,
     serve,
     time_page,
@@ -42,7 +40,6 @@ from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Goal, KeyResult, KeyResultUpdate
 from storage.uow import unit_of_work
-from tests.support.postgres import PostgresCluster
 
 # (page, persona): the targets first, then the heavier viewers for comparison.
 CASES = (
@@ -55,23 +52,8 @@ TARGETS_MS = {"/tabs/alignment": 150.0, "/tabs/goals": 50.0}
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument(
-        "--database", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"]
-    )
-    parser.add_argument("--requests", type=int, default=100)
-    args = parser.parse_args()
-    results: list[Result] = []
-    async with contextlib.AsyncExitStack() as stack:
-        cluster = None
-        if "postgresql" in args.database:
-            cluster = await stack.enter_async_context(PostgresCluster())
-        for backend in args.database:
-            for people in args.people:
-                url = await database_url(backend, f"goals_{people}", cluster)
-                results += await _measure(backend, people, url, args.requests)
-    _report(results, args.people)
+    results = await measure_sizes(__doc__.splitlines()[0], "goals", _measure, requests=100)
+    _report(results, sorted({r.people for r in results}))
 
 
 async def _measure(backend: str, people: int, url: str, requests: int) -> list[Result]:

@@ -7,13 +7,14 @@ statements each request ran are counted too. Used by bench/goal_pages.py and ben
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import re
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,31 @@ async def database_url(backend: str, name: str, cluster: PostgresCluster | None)
         assert cluster is not None
         return await cluster.create_database(name)
     return f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix=f'trellis-{name}-')) / 'bench.db'}"
+
+
+Measure = Callable[[str, int, str, int], Awaitable[list[Result]]]
+
+
+async def measure_sizes(description: str, name: str, measure: Measure, *, requests: int) -> list[Result]:
+    """Read --people, --database and --requests from the command line, then run `measure(backend, people,
+    database URL, requests)` on a fresh database (called `name`_people) for each backend and size."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--people", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument(
+        "--database", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"]
+    )
+    parser.add_argument("--requests", type=int, default=requests)
+    args = parser.parse_args()
+    results: list[Result] = []
+    async with contextlib.AsyncExitStack() as stack:
+        cluster = None
+        if "postgresql" in args.database:
+            cluster = await stack.enter_async_context(PostgresCluster())
+        for backend in args.database:
+            for people in args.people:
+                url = await database_url(backend, f"{name}_{people}", cluster)
+                results += await measure(backend, people, url, args.requests)
+    return results
 
 
 async def analyze(engine: AsyncEngine) -> None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, timedelta
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -97,6 +98,16 @@ class Problem:
         return cls(error.message, getattr(error, "field", None))
 
 
+_Typed = TypeVar("_Typed")
+
+
+def _as_typed(cls: type[_Typed], form: Mapping[str, object]) -> _Typed:
+    """A form of text fields as posted (a missing one empty), with a new request id when none came (the
+    id makes a second submit of the same form a no-op)."""
+    typed = {f.name: form_field(form, f.name) or "" for f in fields(cls)}
+    return cls(**{**typed, "request_id": typed["request_id"] or uuid.uuid4().hex})
+
+
 @dataclass(frozen=True)
 class ActionForm:
     """The add-action form as typed (kept to show again on a refusal)."""
@@ -112,19 +123,7 @@ class ActionForm:
 
     @classmethod
     def posted(cls, form: Mapping[str, object]) -> ActionForm:
-        def text(name: str) -> str:
-            return form_field(form, name) or ""
-
-        return cls(
-            kind=text("kind"),
-            title=text("title"),
-            description=text("description"),
-            due_on=text("due_on"),
-            competency_id=text("competency_id"),
-            target_level=text("target_level"),
-            goal_id=text("goal_id"),
-            request_id=text("request_id") or uuid.uuid4().hex,
-        )
+        return _as_typed(cls, form)
 
     def parsed(self) -> dict[str, object]:
         """The service's arguments; what only a web form can get wrong (a date, a picked id) is refused
@@ -182,16 +181,7 @@ class CloseGapForm:
 
     @classmethod
     def posted(cls, form: Mapping[str, object]) -> CloseGapForm:
-        def text(name: str) -> str:
-            return form_field(form, name) or ""
-
-        return cls(
-            competency_id=text("competency_id"),
-            kind=text("kind"),
-            due_on=text("due_on"),
-            title=text("title"),
-            request_id=text("request_id") or uuid.uuid4().hex,
-        )
+        return _as_typed(cls, form)
 
     @classmethod
     def fresh(cls, competency_id: int, today: date) -> CloseGapForm:
