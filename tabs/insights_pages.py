@@ -282,10 +282,3 @@ class Display:
     @staticmethod
     def evidence_kind(e: Evidence) -> str:
         return e.kind.value.replace("_", " ").capitalize()
-
-    @staticmethod
-    def kind_of(value: str) -> SignalKind | None:
-        try:
-            return SignalKind(value)
-        except ValueError:
-            return None
